@@ -7,6 +7,8 @@
 # such as the one scripts/build-base-image makes where Docker Hub is out of reach.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
+# the build stage never runs as a container: it needs no HEALTHCHECK
+# hadolint ignore=DL3057
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \

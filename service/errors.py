@@ -2,6 +2,7 @@
 
 from flask import Flask, Response, current_app
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
 
 PLAIN_TEXT = "text/plain; charset=utf-8"
 
@@ -22,7 +23,7 @@ def status_unreadable(error: OSError) -> Response:
     return plain_text("error occurred", 500)
 
 
-def http_error(error: HTTPException) -> Response:
+def http_error(error: HTTPException) -> BaseResponse:
     """Answer an HTTP error as plain text, keeping its headers (Allow)."""
     response = error.get_response()
     response.set_data(f"{error.code} {error.name}: {error.description}\n")

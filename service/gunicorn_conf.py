@@ -1,6 +1,6 @@
 """gunicorn settings, shared by the image and a developer's shell.
 
-    gunicorn -c python:service.gunicorn_conf
+gunicorn -c python:service.gunicorn_conf
 """
 
 import os
@@ -10,14 +10,17 @@ from typing import Any
 
 wsgi_app = "service.app:create_app()"
 
-bind = [f"{os.environ.get('IBDEVSERVER_HOST', '0.0.0.0')}:{os.environ.get('IBDEVSERVER_PORT', '9999')}"]
+# every interface by default: inside a container that is the only way in
+HOST = os.environ.get("IBDEVSERVER_HOST", "0.0.0.0")  # noqa: S104
+PORT = int(os.environ.get("IBDEVSERVER_PORT", "9999"))
+bind = [f"{HOST}:{PORT}"]
 workers = int(os.environ.get("IBDEVSERVER_WORKERS", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("IBDEVSERVER_THREADS", "4"))
 
 # the heartbeat file lives in memory: a disk-backed /tmp can stall it, and the
 # root filesystem may be read-only
-worker_tmp_dir = "/dev/shm"
+worker_tmp_dir = "/dev/shm"  # noqa: S108 (a tmpfs, by design)
 # a control socket would need a writable home; nothing here uses it
 control_socket_disable = True
 
@@ -38,7 +41,8 @@ loglevel = os.environ.get("IBDEVSERVER_LOG_LEVEL", "info")
 # prometheus_client reads this when first imported, so it must be set before that
 if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
-        prefix="ibdevserver-metrics-", dir="/dev/shm"
+        prefix="ibdevserver-metrics-",
+        dir="/dev/shm",
     )
 METRICS_DIR = os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
@@ -53,7 +57,7 @@ def child_exit(server: Any, worker: Any) -> None:
     """Stop counting a dead worker's gauges (its counters stay in the sums)."""
     from prometheus_client import multiprocess
 
-    multiprocess.mark_process_dead(worker.pid)
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
 
 def on_exit(server: Any) -> None:

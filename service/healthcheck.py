@@ -15,7 +15,7 @@ def main(path: str = "/readyz") -> int:
     port = os.environ.get("IBDEVSERVER_PORT", "9999")
     url = f"http://127.0.0.1:{port}{path}"
     try:
-        with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310 (fixed http URL)
+        with urllib.request.urlopen(url, timeout=3) as response:
             return 0 if response.status == 200 else 1
     except OSError as error:
         print(f"not healthy: {url}: {error}", file=sys.stderr)

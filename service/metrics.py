@@ -29,12 +29,13 @@ LATENCY = Histogram(
     ["endpoint"],
 )
 
+
 def collecting_registry() -> CollectorRegistry:
     """The registry that sees every worker's values, or this process's alone."""
     if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         return REGISTRY
     registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry)
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     return registry
 
 

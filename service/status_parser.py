@@ -140,13 +140,13 @@ def parse_umask(value: str) -> Umask:
 
 
 MEMORY_KEYS = (
-    "VmPeak VmSize VmLck VmPin VmHWM VmRSS RssAnon RssFile RssShmem "
-    "VmData VmStk VmExe VmLib VmPTE VmPMD VmSwap HugetlbPages"
-).split()
+    "VmPeak", "VmSize", "VmLck", "VmPin", "VmHWM", "VmRSS", "RssAnon", "RssFile", "RssShmem",
+    "VmData", "VmStk", "VmExe", "VmLib", "VmPTE", "VmPMD", "VmSwap", "HugetlbPages",
+)  # fmt: skip
 INT_KEYS = (
-    "Tgid Ngid Pid PPid TracerPid FDSize Kthread Threads CoreDumping THP_enabled "
-    "Seccomp_filters voluntary_ctxt_switches nonvoluntary_ctxt_switches"
-).split()
+    "Tgid", "Ngid", "Pid", "PPid", "TracerPid", "FDSize", "Kthread", "Threads", "CoreDumping",
+    "THP_enabled", "Seccomp_filters", "voluntary_ctxt_switches", "nonvoluntary_ctxt_switches",
+)  # fmt: skip
 
 PARSERS: dict[str, Callable[[str], Field]] = {
     "State": parse_state,

@@ -20,6 +20,9 @@ def negotiated_format() -> str:
         if name not in FORMATS:
             abort(400, f"format must be one of: {', '.join(FORMATS)}")
         return FORMATS[name]
+    if not request.accept_mimetypes:
+        # no Accept header means any type will do (RFC 9110, 12.5.1)
+        return FORMATS["text"]
     best = request.accept_mimetypes.best_match(FORMATS.values())
     if best is None:
         abort(406, f"this page is available as: {', '.join(FORMATS.values())}")

@@ -1,0 +1,34 @@
+"""The app under a real gunicorn, started with the config the image uses."""
+
+from pathlib import Path
+
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+
+def test_serves_the_status_file_over_http(gunicorn_url: str, status_file: Path) -> None:
+    response = requests.get(f"{gunicorn_url}/", timeout=5)
+    assert response.status_code == 200
+    assert response.content == status_file.read_bytes()
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert response.headers["Server"] == "gunicorn"
+
+
+def test_json_view_over_http(gunicorn_url: str) -> None:
+    response = requests.get(gunicorn_url, headers={"Accept": "application/json"}, timeout=5)
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json()["Name"] == "gunicorn"
+
+
+def test_metrics_are_summed_across_workers(gunicorn_url: str) -> None:
+    # fresh connections spread over both workers; the sum must still be exact
+    for _ in range(20):
+        requests.get(f"{gunicorn_url}/", headers={"Connection": "close"}, timeout=5)
+    text = requests.get(f"{gunicorn_url}/metrics", timeout=5).text
+    counted = {
+        sample.labels["status"]: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "ibdevserver_http_requests_total" and sample.labels["endpoint"] == "/"
+    }
+    assert counted == {"200": 20.0}

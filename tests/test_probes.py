@@ -1,0 +1,44 @@
+import json
+from importlib.metadata import version
+from pathlib import Path
+
+from flask.testing import FlaskClient
+
+from service.app import create_app
+
+
+def test_healthz_answers_while_the_status_file_is_missing(broken_client: FlaskClient) -> None:
+    response = broken_client.get("/healthz")
+    assert response.status_code == 200
+    assert response.data == b"ok\n"
+
+
+def test_readyz_is_200_when_the_status_file_reads(client: FlaskClient) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.mimetype == "text/plain"
+
+
+def test_readyz_is_503_with_the_reason(broken_client: FlaskClient) -> None:
+    response = broken_client.get("/readyz")
+    assert response.status_code == 503
+    assert response.mimetype == "text/plain"
+    assert response.data == b"not ready: cannot read the status file: No such file or directory\n"
+
+
+def test_version_reports_package_and_revision(status_file: Path) -> None:
+    app = create_app({"STATUS_PATH": str(status_file), "SOURCE_REVISION": "abc123"})
+    response = app.test_client().get("/version")
+    assert response.mimetype == "application/json"
+    assert response.get_json() == {"version": version("ibdevserver"), "revision": "abc123"}
+
+
+def test_version_revision_defaults_to_unknown(client: FlaskClient) -> None:
+    assert client.get("/version").get_json()["revision"] == "unknown"
+
+
+def test_openapi_document_is_served_as_checked_in(client: FlaskClient) -> None:
+    response = client.get("/openapi.json")
+    assert response.mimetype == "application/json"
+    shipped = Path(__file__).parents[1] / "service" / "openapi.json"
+    assert json.loads(response.data) == json.loads(shipped.read_text())

@@ -1,0 +1,162 @@
+import glob
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from service.status_parser import Field, parse_status
+
+SAMPLES = sorted((Path(__file__).parent / "samples").glob("*.txt"))
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=[path.stem for path in SAMPLES])
+def test_every_line_is_kept_in_order(sample: Path) -> None:
+    text = sample.read_text()
+    keys = [line.partition(":")[0] for line in text.splitlines()]
+    assert list(parse_status(text)) == keys
+
+
+def sample_document(name: str) -> dict[str, Field]:
+    return parse_status((Path(__file__).parent / "samples" / f"{name}.txt").read_text())
+
+
+def test_old_kernel_without_newer_fields() -> None:
+    document = sample_document("linux-3.10-centos7")
+    assert "CapAmb" not in document
+    assert "NoNewPrivs" not in document
+    assert document["Groups"] == []
+    assert document["Seccomp"] == {"value": 0, "mode": "disabled"}
+    assert document["VmRSS"] == 5108 * 1024
+    assert document["CapEff"] == {
+        "mask": "00000000a80425fb",
+        "names": [
+            "CAP_CHOWN",
+            "CAP_DAC_OVERRIDE",
+            "CAP_FOWNER",
+            "CAP_FSETID",
+            "CAP_KILL",
+            "CAP_SETGID",
+            "CAP_SETUID",
+            "CAP_SETPCAP",
+            "CAP_NET_BIND_SERVICE",
+            "CAP_NET_RAW",
+            "CAP_SYS_CHROOT",
+            "CAP_MKNOD",
+            "CAP_AUDIT_WRITE",
+            "CAP_SETFCAP",
+        ],
+        "beyond_docker_default": [],
+    }
+
+
+def test_lower_case_kb_is_bytes_too() -> None:
+    document = sample_document("linux-4.15-ubuntu")
+    assert document["VmPeak"] == 32672 * 1024
+    assert document["HugetlbPages"] == 0
+    assert document["Groups"] == [0, 1, 2, 3, 4, 6, 10, 11, 20, 26, 27]
+    assert document["Speculation_Store_Bypass"] == "thread vulnerable"
+    assert document["CapAmb"] == {"mask": "0000000000000000", "names": []}
+
+
+def test_current_kernel_fields() -> None:
+    document = sample_document("linux-6.1-debian12")
+    assert document["Umask"] == {"octal": "0022", "value": 0o22}
+    assert document["State"] == {"code": "S", "word": "sleeping"}
+    assert document["Uid"] == {
+        "real": 10001,
+        "effective": 10001,
+        "saved": 10001,
+        "filesystem": 10001,
+    }
+    assert document["NSpid"] == [1]
+    assert document["SigQ"] == {"queued": 0, "limit": 96365}
+    assert document["SigIgn"] == {"mask": "0000000001001000", "names": ["SIGPIPE", "SIGXFSZ"]}
+    assert document["Cpus_allowed_list"] == {"written": "0-1", "expanded": [0, 1]}
+    assert document["Mems_allowed_list"] == {"written": "0", "expanded": [0]}
+    assert document["Cpus_allowed"] == "3"
+    assert document["NoNewPrivs"] is True
+    assert document["Seccomp"] == {"value": 2, "mode": "filter"}
+    assert document["Seccomp_filters"] == 1
+    assert document["Threads"] == 1
+    assert document["untag_mask"] == "0xffffffffffffffff"
+    assert document["x86_Thread_features"] == "shstk wrss"
+
+
+@pytest.mark.parametrize(
+    ("line", "value"),
+    [
+        ("Seccomp:\t7", "7"),
+        ("NoNewPrivs:\tmaybe", "maybe"),
+        ("VmRSS:\t12 MB", "12 MB"),
+        ("Uid:\t0\t0", "0\t0"),
+        ("CapEff:\tnot-hex", "not-hex"),
+        ("SigQ:\t1", "1"),
+        ("State:\t?", "?"),
+        ("Cpus_allowed_list:\t0-99999999999", "0-99999999999"),
+        ("Threads:\t", ""),
+        ("SomethingNew:\t42 widgets", "42 widgets"),
+    ],
+)
+def test_unknown_or_malformed_values_are_kept_as_written(line: str, value: str) -> None:
+    assert list(parse_status(line).values()) == [value]
+
+
+def test_signal_masks_decode_beyond_the_classic_signals() -> None:
+    document = parse_status("SigBlk:\t8000000000000001\n")
+    assert document["SigBlk"] == {"mask": "8000000000000001", "names": ["SIGHUP", "SIG64"]}
+
+
+@pytest.mark.parametrize(
+    ("written", "expanded"),
+    [("", []), ("0", [0]), ("0-3,8,10-11", [0, 1, 2, 3, 8, 10, 11])],
+)
+def test_number_lists_expand(written: str, expanded: list[int]) -> None:
+    line = f"Cpus_allowed_list:\t{written}"
+    assert parse_status(line)["Cpus_allowed_list"] == {"written": written, "expanded": expanded}
+
+
+keys = st.text(
+    alphabet=st.characters(exclude_characters=":\n", exclude_categories=["Cs"]), min_size=1
+).filter(lambda key: key == key.strip())
+known_keys = st.sampled_from(
+    [
+        "Uid",
+        "Gid",
+        "CapEff",
+        "CapBnd",
+        "SigQ",
+        "SigCgt",
+        "VmRSS",
+        "State",
+        "Umask",
+        "Seccomp",
+        "NoNewPrivs",
+        "Groups",
+        "NSpid",
+        "Cpus_allowed_list",
+        "Threads",
+    ]
+)
+values = st.text(alphabet=st.characters(exclude_characters="\n", exclude_categories=["Cs"]))
+
+
+@given(st.dictionaries(st.one_of(keys, known_keys), values))
+def test_any_key_value_text_parses_and_keeps_every_key(lines: dict[str, str]) -> None:
+    text = "".join(f"{key}:\t{value}\n" for key, value in lines.items())
+    assert list(parse_status(text)) == list(lines)
+
+
+def test_every_process_on_this_machine_parses() -> None:
+    parsed = 0
+    for path in glob.glob("/proc/[0-9]*/status"):
+        try:
+            text = Path(path).read_text()
+        except OSError:
+            continue  # the process ended while we looked
+        document = parse_status(text)
+        assert isinstance(document["Pid"], int)
+        assert isinstance(document["Uid"], dict)
+        assert isinstance(document["CapEff"], dict)
+        parsed += 1
+    assert parsed > 1
