@@ -15,8 +15,10 @@ HOST = os.environ.get("IBDEVSERVER_HOST", "0.0.0.0")  # noqa: S104
 PORT = int(os.environ.get("IBDEVSERVER_PORT", "9999"))
 bind = [f"{HOST}:{PORT}"]
 workers = int(os.environ.get("IBDEVSERVER_WORKERS", "2"))
-worker_class = "gthread"
-threads = int(os.environ.get("IBDEVSERVER_THREADS", "4"))
+# gevent: a connection waiting on a slow or idle client costs a greenlet, not a
+# thread or a worker (sync and gthread stall behind 256 such clients; see README)
+worker_class = "gevent"
+worker_connections = int(os.environ.get("IBDEVSERVER_WORKER_CONNECTIONS", "1000"))
 
 # the heartbeat file lives in memory: a disk-backed /tmp can stall it, and the
 # root filesystem may be read-only

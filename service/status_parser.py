@@ -55,6 +55,8 @@ Field = (
 
 SECCOMP_MODES = ("disabled", "strict", "filter")
 MEMORY_LINE = re.compile(r"(\d+)\s*kB", re.IGNORECASE)
+HEX = re.compile(r"[0-9a-fA-F]+")
+OCTAL = re.compile(r"[0-7]+")
 STATE_LINE = re.compile(r"(\S)\s*\((.*)\)")
 # more CPUs or memory nodes than any kernel supports (NR_CPUS is at most 8192)
 MAX_LIST_LENGTH = 65536
@@ -62,6 +64,13 @@ MAX_LIST_LENGTH = 65536
 
 def parse_int(value: str) -> int:
     return int(value, 10)
+
+
+def parse_hex(value: str) -> int:
+    """A mask as the kernel writes it: hex digits only (int() alone allows `0x`, `_`, signs)."""
+    if HEX.fullmatch(value) is None:
+        raise ValueError(value)
+    return int(value, 16)
 
 
 def parse_memory(value: str) -> int:
@@ -82,11 +91,11 @@ def parse_int_list(value: str) -> list[int]:
 
 
 def parse_capabilities(value: str) -> Mask:
-    return {"mask": value, "names": capability_names(int(value, 16))}
+    return {"mask": value, "names": capability_names(parse_hex(value))}
 
 
 def parse_effective_capabilities(value: str) -> EffectiveCapabilities:
-    mask = int(value, 16)
+    mask = parse_hex(value)
     return {
         "mask": value,
         "names": capability_names(mask),
@@ -95,7 +104,7 @@ def parse_effective_capabilities(value: str) -> EffectiveCapabilities:
 
 
 def parse_signals(value: str) -> Mask:
-    return {"mask": value, "names": signal_names(int(value, 16))}
+    return {"mask": value, "names": signal_names(parse_hex(value))}
 
 
 def parse_signal_queue(value: str) -> SignalQueue:
@@ -121,6 +130,8 @@ def parse_number_list(value: str) -> NumberList:
 
 def parse_seccomp(value: str) -> Mode:
     number = int(value)
+    if number not in range(len(SECCOMP_MODES)):
+        raise ValueError(value)
     return {"value": number, "mode": SECCOMP_MODES[number]}
 
 
@@ -136,6 +147,8 @@ def parse_state(value: str) -> State:
 
 
 def parse_umask(value: str) -> Umask:
+    if OCTAL.fullmatch(value) is None:
+        raise ValueError(value)
     return {"octal": value, "value": int(value, 8)}
 
 

@@ -1,9 +1,11 @@
 import glob
+import json
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
 
 from service.status_parser import Field, parse_status
 
@@ -160,3 +162,21 @@ def test_every_process_on_this_machine_parses() -> None:
         assert isinstance(document["CapEff"], dict)
         parsed += 1
     assert parsed > 1
+
+
+OPENAPI = json.loads((Path(__file__).parents[1] / "service" / "openapi.json").read_text())
+# the document's own $refs (#/components/schemas/...) resolve against its root
+status_document = Draft202012Validator(
+    {"$ref": "#/components/schemas/StatusDocument", "components": OPENAPI["components"]}
+)
+
+
+@given(st.dictionaries(known_keys, values))
+def test_any_known_line_parses_to_what_the_openapi_document_promises(lines: dict[str, str]) -> None:
+    text = "".join(f"{key}:\t{value}\n" for key, value in lines.items())
+    status_document.validate(parse_status(text))
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=[path.stem for path in SAMPLES])
+def test_samples_match_the_openapi_document(sample: Path) -> None:
+    status_document.validate(parse_status(sample.read_text()))

@@ -1,0 +1,114 @@
+"""The compose stack from the host: what a user of `docker compose up --build` gets."""
+
+import docker
+import pytest
+import requests
+from docker.models.containers import Container
+from testcontainers.compose import DockerCompose
+
+from integration.conftest import CONTAINER_PORT, ROOT, StackFactory, service_url
+
+
+def pid_1_status(container: Container) -> dict[str, str]:
+    """PID 1's status as read inside the container, a line a key."""
+    result = container.exec_run(["python", "-c", "print(open('/proc/1/status').read())"])
+    assert result.exit_code == 0
+    text = result.output.decode()
+    return dict(line.split(":\t", 1) for line in text.splitlines() if ":\t" in line)
+
+
+def test_root_is_200_text_plain(server_url: str) -> None:
+    response = requests.get(f"{server_url}/", timeout=5)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_body_is_pid_1_status_and_pid_1_is_gunicorn(
+    server_url: str, server_container: Container
+) -> None:
+    served = dict(
+        line.split(":\t", 1) for line in requests.get(server_url, timeout=5).text.splitlines()
+    )
+    inside = pid_1_status(server_container)
+    for key in ("Name", "Pid", "PPid", "Uid", "Gid", "CapEff", "CapBnd", "Seccomp", "NoNewPrivs"):
+        assert served[key] == inside[key], key
+    assert served["Name"] == "gunicorn"
+    assert served["Pid"] == "1"
+    cmdline = server_container.exec_run(["python", "-c", "print(open('/proc/1/cmdline').read())"])
+    assert b"gunicorn" in cmdline.output
+
+
+def test_head_has_the_headers_and_no_body(server_url: str) -> None:
+    response = requests.head(server_url, timeout=5)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert response.content == b""
+
+
+def test_unknown_path_is_a_plain_404(server_url: str) -> None:
+    response = requests.get(f"{server_url}/nope", timeout=5)
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert response.text.startswith("404 Not Found")
+
+
+def test_other_method_is_a_plain_405_with_allow(server_url: str) -> None:
+    response = requests.post(server_url, data=b"x", timeout=5)
+    assert response.status_code == 405
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert "GET" in response.headers["Allow"]
+    assert response.text.startswith("405 Method Not Allowed")
+
+
+def test_error_path_answers_500_and_logs_the_cause(broken_url: str, stack: DockerCompose) -> None:
+    response = requests.get(broken_url, timeout=5)
+    assert response.status_code == 500
+    assert response.text == "error occurred"
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+    stdout, stderr = stack.get_logs("broken")
+    assert (
+        "cannot read status file /nonexistent/status: [Errno 2] No such file or directory"
+        in stdout + stderr
+    )
+    # and it keeps serving
+    assert requests.get(f"{broken_url}/healthz", timeout=5).status_code == 200
+
+
+@pytest.mark.parametrize("service", ["server", "broken"])
+def test_containers_report_healthy(stack: DockerCompose, service: str) -> None:
+    assert stack.get_container(service).Health == "healthy"
+
+
+def test_container_port_is_9999(server_container: Container) -> None:
+    assert f"{CONTAINER_PORT}/tcp" in server_container.attrs["Config"]["ExposedPorts"]
+    published = server_container.attrs["NetworkSettings"]["Ports"][f"{CONTAINER_PORT}/tcp"]
+    assert published and published[0]["HostIp"] == "127.0.0.1"
+
+
+def test_compose_file_publishes_host_port_9999_on_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    # what a user gets with no overrides in the environment
+    for name in ("IBDEVSERVER_HOST_ADDRESS", "IBDEVSERVER_HOST_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    config = DockerCompose(context=ROOT, compose_file_name="docker-compose.yml").get_config()
+    (port,) = config["services"]["server"]["ports"]
+    assert port["target"] == CONTAINER_PORT
+    assert port["published"] == "9999"
+    assert port["host_ip"] == "127.0.0.1"
+
+
+def test_a_second_stack_runs_beside_the_first_and_leaves_nothing_behind(
+    stack: DockerCompose, new_stack: StackFactory, docker_client: docker.DockerClient
+) -> None:
+    second = new_stack()
+    with pytest.raises(RuntimeError, match="a failing test"), second:
+        assert requests.get(service_url(second, "server"), timeout=5).status_code == 200
+        assert service_url(second, "server") != service_url(stack, "server")
+        project = second.get_container("server").Project
+        raise RuntimeError("a failing test")
+    label = f"com.docker.compose.project={project}"
+    assert docker_client.containers.list(all=True, filters={"label": label}) == []
+    assert docker_client.networks.list(filters={"label": label}) == []
+    assert docker_client.volumes.list(filters={"label": label}) == []
+    # the first stack is untouched
+    assert stack.get_container("server").Health == "healthy"
