@@ -48,9 +48,7 @@ class StackFactory:
     def __call__(self) -> DockerCompose:
         project = f"ibdevserver-test-{uuid.uuid4().hex[:12]}"
         env_file = self.tmp_path_factory.mktemp(project) / "compose.env"
-        env_file.write_text(
-            f"COMPOSE_PROJECT_NAME={project}\nSOURCE_REVISION={SOURCE_REVISION}\n"
-        )
+        env_file.write_text(f"COMPOSE_PROJECT_NAME={project}\nSOURCE_REVISION={SOURCE_REVISION}\n")
         return DockerCompose(
             context=ROOT,
             compose_file_name=COMPOSE_FILES,
@@ -99,3 +97,11 @@ def service_container(
 def server_container(stack: DockerCompose, docker_client: docker.DockerClient) -> Container:
     """The stack's server container."""
     return service_container(stack, docker_client, "server")
+
+
+def run_python(container: Container, code: str) -> str:
+    """Run Python code inside a container (it has no shell tools to speak of); return stdout."""
+    result = container.exec_run(["python", "-c", code])
+    assert isinstance(result.output, bytes)
+    assert result.exit_code == 0, result.output
+    return result.output.decode()

@@ -6,14 +6,12 @@ import requests
 from docker.models.containers import Container
 from testcontainers.compose import DockerCompose
 
-from integration.conftest import CONTAINER_PORT, ROOT, StackFactory, service_url
+from integration.conftest import CONTAINER_PORT, ROOT, StackFactory, run_python, service_url
 
 
 def pid_1_status(container: Container) -> dict[str, str]:
     """PID 1's status as read inside the container, a line a key."""
-    result = container.exec_run(["python", "-c", "print(open('/proc/1/status').read())"])
-    assert result.exit_code == 0
-    text = result.output.decode()
+    text = run_python(container, "print(open('/proc/1/status').read())")
     return dict(line.split(":\t", 1) for line in text.splitlines() if ":\t" in line)
 
 
@@ -35,8 +33,7 @@ def test_body_is_pid_1_status_and_pid_1_is_gunicorn(
         assert served[key] == inside[key], key
     assert served["Name"] == "gunicorn"
     assert served["Pid"] == "1"
-    cmdline = server_container.exec_run(["python", "-c", "print(open('/proc/1/cmdline').read())"])
-    assert b"gunicorn" in cmdline.output
+    assert "gunicorn" in run_python(server_container, "print(open('/proc/1/cmdline').read())")
 
 
 def test_head_has_the_headers_and_no_body(server_url: str) -> None:
@@ -83,7 +80,8 @@ def test_containers_report_healthy(stack: DockerCompose, service: str) -> None:
 def test_container_port_is_9999(server_container: Container) -> None:
     assert f"{CONTAINER_PORT}/tcp" in server_container.attrs["Config"]["ExposedPorts"]
     published = server_container.attrs["NetworkSettings"]["Ports"][f"{CONTAINER_PORT}/tcp"]
-    assert published and published[0]["HostIp"] == "127.0.0.1"
+    assert published
+    assert published[0]["HostIp"] == "127.0.0.1"
 
 
 def test_compose_file_publishes_host_port_9999_on_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -97,16 +95,31 @@ def test_compose_file_publishes_host_port_9999_on_loopback(monkeypatch: pytest.M
     assert port["host_ip"] == "127.0.0.1"
 
 
+class FailedWhileUp(Exception):
+    """Raised by a test while its stack is up, to check that teardown still happens."""
+
+    def __init__(self, project: str) -> None:
+        super().__init__(project)
+        self.project = project
+
+
+def fail_while_up(compose: DockerCompose, first_url: str) -> None:
+    """Bring `compose` up beside the first stack, check it serves, then fail."""
+    with compose:
+        url = service_url(compose, "server")
+        assert url != first_url
+        assert requests.get(url, timeout=5).status_code == 200
+        project = compose.get_container("server").Project
+        assert project
+        raise FailedWhileUp(project)
+
+
 def test_a_second_stack_runs_beside_the_first_and_leaves_nothing_behind(
     stack: DockerCompose, new_stack: StackFactory, docker_client: docker.DockerClient
 ) -> None:
-    second = new_stack()
-    with pytest.raises(RuntimeError, match="a failing test"), second:
-        assert requests.get(service_url(second, "server"), timeout=5).status_code == 200
-        assert service_url(second, "server") != service_url(stack, "server")
-        project = second.get_container("server").Project
-        raise RuntimeError("a failing test")
-    label = f"com.docker.compose.project={project}"
+    with pytest.raises(FailedWhileUp) as failed:
+        fail_while_up(new_stack(), service_url(stack, "server"))
+    label = f"com.docker.compose.project={failed.value.project}"
     assert docker_client.containers.list(all=True, filters={"label": label}) == []
     assert docker_client.networks.list(filters={"label": label}) == []
     assert docker_client.volumes.list(filters={"label": label}) == []
