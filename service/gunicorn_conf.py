@@ -36,22 +36,28 @@ limit_request_fields = 100
 limit_request_field_size = 8190
 
 accesslog = "-"
+# the common log format plus the time taken and the worker that answered
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(D)sus pid=%(p)s'
 errorlog = "-"
 loglevel = os.environ.get("IBDEVSERVER_LOG_LEVEL", "info")
 
-# metrics from every worker meet in one tmpfs directory, made fresh for each run;
-# prometheus_client reads this when first imported, so it must be set before that
-if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
-        prefix="ibdevserver-metrics-",
-        dir="/dev/shm",
-    )
-METRICS_DIR = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+METRICS_DIR_PREFIX = "ibdevserver-metrics-"
 
 
 def on_starting(server: Any) -> None:
-    """Drop the values a previous run left behind."""
-    for entry in os.scandir(METRICS_DIR):
+    """Give the workers' metrics a fresh tmpfs directory before any worker starts.
+
+    prometheus_client picks its multiprocess mode when a worker first imports it,
+    from PROMETHEUS_MULTIPROC_DIR: a new directory here, or the given one emptied.
+    """
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given is None:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
+            prefix=METRICS_DIR_PREFIX, dir="/dev/shm"
+        )
+        return
+    os.makedirs(given, exist_ok=True)
+    for entry in os.scandir(given):
         os.remove(entry.path)
 
 
@@ -63,4 +69,7 @@ def child_exit(server: Any, worker: Any) -> None:
 
 
 def on_exit(server: Any) -> None:
-    shutil.rmtree(METRICS_DIR, ignore_errors=True)
+    """Remove the metrics directory if on_starting made it."""
+    directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    if os.path.basename(directory).startswith(METRICS_DIR_PREFIX):
+        shutil.rmtree(directory, ignore_errors=True)
