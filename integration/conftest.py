@@ -7,6 +7,7 @@ taken down by `DockerCompose.__exit__`, whether its tests pass or fail.
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from subprocess import CalledProcessError
 
 import docker
 import pytest
@@ -58,11 +59,32 @@ class StackFactory:
         )
 
 
+def stack_up(new_stack: StackFactory) -> Iterator[DockerCompose]:
+    """Bring a new stack up, yield it, take it down; say plainly when it cannot start."""
+    try:
+        with new_stack() as compose:
+            yield compose
+    except CalledProcessError as error:
+        pytest.fail(
+            f"docker compose failed ({error.cmd[-3:]}):\n{error.stderr.decode()[-3000:]}\n"
+            "Where Docker Hub cannot be reached, build a base image with "
+            "scripts/build-base-image and export PYTHON_IMAGE.",
+            pytrace=False,
+        )
+
+
 @pytest.fixture(scope="session")
 def stack(docker_client: docker.DockerClient, new_stack: StackFactory) -> Iterator[DockerCompose]:
     """One stack for the tests that only read from it."""
-    with new_stack() as compose:
-        yield compose
+    yield from stack_up(new_stack)
+
+
+@pytest.fixture
+def own_stack(
+    docker_client: docker.DockerClient, new_stack: StackFactory
+) -> Iterator[DockerCompose]:
+    """A stack of the test's own, for tests that kill or stop what they run."""
+    yield from stack_up(new_stack)
 
 
 def service_url(compose: DockerCompose, service: str) -> str:

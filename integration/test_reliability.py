@@ -1,0 +1,205 @@
+"""The stack under load and faults, traffic to 127.0.0.1 only, every loop bounded.
+
+The long tests are marked `slow`: `scripts/test -m "not slow"` leaves them out, CI runs them.
+"""
+
+import http.client
+import socket
+import threading
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+import docker
+import pytest
+import requests
+from docker.models.containers import Container
+from testcontainers.compose import DockerCompose
+
+from integration.conftest import run_python, service_container, service_url
+from integration.load import run_load
+
+pytestmark = pytest.mark.slow
+
+CONNECTIONS = 64
+
+WORKER_PIDS = """
+import os
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        stat = open(f"/proc/{pid}/stat").read()
+    except OSError:
+        continue
+    if stat.rpartition(")")[2].split()[1] == "1":
+        print(pid)
+"""
+
+
+def worker_pids(container: Container) -> set[int]:
+    """The PIDs (inside the container) of gunicorn's workers: the children of PID 1."""
+    return {int(pid) for pid in run_python(container, WORKER_PIDS).split()}
+
+
+def anonymous_memory(container: Container) -> int:
+    """The container's anonymous memory in bytes (the page cache is not the service's)."""
+    snapshot = container.stats(stream=False)
+    assert isinstance(snapshot, dict)
+    stats: dict[str, Any] = snapshot["memory_stats"]["stats"]
+    # cgroup v1 names it rss, v2 anon
+    return int(stats["rss"] if "rss" in stats else stats["anon"])
+
+
+def address(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    assert parts.hostname == "127.0.0.1"
+    assert parts.port
+    return parts.hostname, parts.port
+
+
+def test_load_answers_every_request_and_memory_stays_flat(
+    server_url: str, server_container: Container
+) -> None:
+    warm_up = run_load(server_url, total=3000, connections=CONNECTIONS)
+    assert warm_up.failed == 0, (warm_up.statuses, warm_up.errors)
+    after_warm_up = anonymous_memory(server_container)
+
+    result = run_load(server_url, total=12000, connections=CONNECTIONS)
+
+    assert result.failed == 0, (result.statuses, result.errors)
+    assert result.answered == 12000
+    after_load = anonymous_memory(server_container)
+    assert abs(after_load - after_warm_up) <= 0.10 * after_warm_up, (after_warm_up, after_load)
+
+
+def test_killed_worker_is_replaced_and_only_its_requests_fail(
+    own_stack: DockerCompose, docker_client: docker.DockerClient
+) -> None:
+    container = service_container(own_stack, docker_client, "server")
+    url = service_url(own_stack, "server")
+    workers = worker_pids(container)
+    assert len(workers) == 2
+    results = []
+    load = threading.Thread(
+        target=lambda: results.append(run_load(url, total=8000, connections=CONNECTIONS))
+    )
+    load.start()
+    time.sleep(1)
+    victim = min(workers)
+    run_python(container, f"import os, signal; os.kill({victim}, signal.SIGKILL)")
+    killed_at = time.monotonic()
+    replaced_after = None
+    while time.monotonic() - killed_at < 10:
+        current = worker_pids(container)
+        if victim not in current and len(current) == 2:
+            replaced_after = time.monotonic() - killed_at
+            break
+        time.sleep(0.05)
+    load.join(timeout=120)
+    assert not load.is_alive()
+
+    assert replaced_after is not None, "no replacement worker within 10 s"
+    assert replaced_after <= 2.0
+    (result,) = results
+    # each connection has one request in flight at most, so at most the requests
+    # on the killed worker's connections fail, and none of them with a 5xx
+    assert result.failed <= CONNECTIONS, (result.statuses, result.errors)
+    assert all(status == 200 for status in result.statuses)
+    assert requests.get(url, timeout=5).status_code == 200
+
+
+def log_says(container: Container, text: str, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if text in container.logs().decode():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def request_outcome(host: str, port: int) -> str:
+    """What a new request gets: a whole response, or no bytes at all; never half of one."""
+    conn = http.client.HTTPConnection(host, port, timeout=5)
+    try:
+        conn.request("GET", "/")
+        response = conn.getresponse()
+        body = response.read()
+        assert len(body) == int(response.headers["Content-Length"])
+        return f"answered {response.status}"
+    except (ConnectionRefusedError, ConnectionResetError, http.client.RemoteDisconnected) as error:
+        return type(error).__name__
+    finally:
+        conn.close()
+
+
+def test_graceful_stop_finishes_the_request_in_flight(
+    own_stack: DockerCompose, docker_client: docker.DockerClient
+) -> None:
+    container = service_container(own_stack, docker_client, "server")
+    host, port = address(service_url(own_stack, "server"))
+    grace_period = container.attrs["Config"]["StopTimeout"]
+
+    in_flight = socket.create_connection((host, port), timeout=grace_period)
+    in_flight.sendall(b"GET / HTTP/1.1\r\nHost: ibdevserver\r\n")
+    time.sleep(0.5)
+    started = time.monotonic()
+    stopper = threading.Thread(target=container.stop, kwargs={"timeout": grace_period})
+    stopper.start()
+    assert log_says(container, "Handling signal: term", within=5)
+
+    # new requests meanwhile: refused, or answered whole (request_outcome checks)
+    during = set()
+    for _ in range(10):
+        during.add(request_outcome(host, port))
+        time.sleep(0.1)
+    in_flight.sendall(b"\r\n")
+    response = http.client.HTTPResponse(in_flight)
+    response.begin()
+    body = response.read()
+    in_flight.close()
+    stopper.join(timeout=grace_period + 10)
+    stopped_after = time.monotonic() - started
+
+    assert response.status == 200
+    assert body.startswith(b"Name:\tgunicorn\n")
+    assert len(body) == int(response.headers["Content-Length"])
+    assert during <= {
+        "answered 200",
+        "ConnectionRefusedError",
+        "ConnectionResetError",
+        "RemoteDisconnected",
+    }, during
+    container.reload()
+    assert container.attrs["State"]["ExitCode"] == 0
+    assert stopped_after < grace_period
+    assert request_outcome(host, port) == "ConnectionRefusedError"
+
+
+def test_slow_clients_do_not_stall_normal_requests(server_url: str) -> None:
+    host, port = address(server_url)
+    held: list[socket.socket] = []
+    try:
+        for _ in range(256):
+            slow = socket.create_connection((host, port), timeout=5)
+            slow.sendall(b"GET / HTTP/1.1\r\nHost: ibdevserver\r\nX-Slow: ")
+            held.append(slow)
+        time.sleep(0.5)
+        for _ in range(20):
+            started = time.monotonic()
+            response = requests.get(server_url, timeout=5)
+            elapsed = time.monotonic() - started
+            assert response.status_code == 200
+            assert elapsed < 1.0
+    finally:
+        for slow in held:
+            slow.close()
+
+
+def test_error_path_under_load_answers_500_and_stays_up(
+    broken_url: str, stack: DockerCompose
+) -> None:
+    result = run_load(broken_url, total=4000, connections=CONNECTIONS, keep_bodies=True)
+    assert result.errors == {}
+    assert result.statuses == {500: 4000}
+    assert result.bodies == {b"error occurred": 4000}
+    assert requests.get(f"{broken_url}/healthz", timeout=5).status_code == 200
+    assert stack.get_container("broken").State == "running"
