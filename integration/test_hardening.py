@@ -78,8 +78,8 @@ def test_memory_cpu_and_pids_are_limited(host_config: dict[str, Any]) -> None:
     assert host_config["PidsLimit"] > 0
 
 
-def test_restarts_unless_stopped(host_config: dict[str, Any]) -> None:
-    assert host_config["RestartPolicy"]["Name"] == "unless-stopped"
+def test_restarts_on_failure_up_to_five_times(host_config: dict[str, Any]) -> None:
+    assert host_config["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 5}
 
 
 def test_no_host_namespaces_and_no_docker_socket(
