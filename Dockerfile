@@ -23,7 +23,12 @@ RUN python3 -m venv /opt/tools \
 COPY requirements.lock requirements-build.lock ./
 RUN /opt/tools/bin/pip install --require-hashes -r requirements-build.lock \
     && /opt/tools/bin/pip wheel --require-hashes --no-deps --wheel-dir /wheels -r requirements.lock \
-    && /opt/tools/bin/pip --python /opt/venv/bin/python install --no-index --no-deps /wheels/*.whl
+    && /opt/tools/bin/pip --python /opt/venv/bin/python install --no-index --no-deps /wheels/*.whl \
+    # the dependencies' own test suites and C sources are never run or built here
+    && find /opt/venv -depth -type d \( -name tests -o -name testing \) -path "*/site-packages/*" \
+       -exec rm -rf {} + \
+    && find /opt/venv -type f \( -name "*.c" -o -name "*.h" -o -name "*.cpp" -o -name "*.hpp" \
+       -o -name "*.pyx" -o -name "*.pxd" \) -delete
 
 COPY pyproject.toml setup.cfg README.md ./
 COPY service ./service

@@ -73,3 +73,16 @@ def on_exit(server: Any) -> None:
     directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     if os.path.basename(directory).startswith(METRICS_DIR_PREFIX):
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def post_request(worker: Any, req: Any, environ: Any, resp: Any) -> None:
+    """Let other connections' greenlets run before this one reads its next request.
+
+    A keep-alive client that sends its next request at once would otherwise be
+    served again and again without a switch, while the worker's other connections
+    wait: at 32 connections that made the p99 latency over a second.
+    """
+    # imported here: the master must not import gevent before a worker patches
+    import gevent
+
+    gevent.sleep(0)
