@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -51,9 +52,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture
-def gunicorn_url(status_file: Path) -> Iterator[str]:
-    """Start gunicorn with the shipped config on a free loopback port; yield its URL."""
+@contextmanager
+def gunicorn_serving(status_file: Path, log_file: Path) -> Iterator[str]:
+    """Run gunicorn with the shipped config on a free loopback port, logging to `log_file`."""
     port = free_port()
     env = {
         **os.environ,
@@ -62,12 +63,13 @@ def gunicorn_url(status_file: Path) -> Iterator[str]:
         "IBDEVSERVER_STATUS_PATH": str(status_file),
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    with log_file.open("wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 20
@@ -83,3 +85,16 @@ def gunicorn_url(status_file: Path) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.fixture
+def gunicorn_log(tmp_path: Path) -> Path:
+    """Where the test's gunicorn writes its output."""
+    return tmp_path / "gunicorn.log"
+
+
+@pytest.fixture
+def gunicorn_url(status_file: Path, gunicorn_log: Path) -> Iterator[str]:
+    """A real gunicorn serving the known status file; yield its URL."""
+    with gunicorn_serving(status_file, gunicorn_log) as url:
+        yield url

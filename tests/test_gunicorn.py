@@ -1,9 +1,13 @@
 """The app under a real gunicorn, started with the config the image uses."""
 
+import re
+import time
 from pathlib import Path
 
 import requests
 from prometheus_client.parser import text_string_to_metric_families
+
+from tests.conftest import gunicorn_serving
 
 
 def test_serves_the_status_file_over_http(gunicorn_url: str, status_file: Path) -> None:
@@ -32,3 +36,27 @@ def test_metrics_are_summed_across_workers(gunicorn_url: str) -> None:
         if sample.name == "ibdevserver_http_requests_total" and sample.labels["endpoint"] == "/"
     }
     assert counted == {"200": 20.0}
+
+
+def access_lines(log: Path) -> list[str]:
+    return [line for line in log.read_text().splitlines() if '"GET / HTTP/1.1" 200' in line]
+
+
+def test_access_log_line_appears_within_a_second(gunicorn_url: str, gunicorn_log: Path) -> None:
+    requests.get(gunicorn_url, headers={"User-Agent": "access-log-test"}, timeout=5)
+    deadline = time.monotonic() + 2
+    while not access_lines(gunicorn_log) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (line,) = access_lines(gunicorn_log)
+    assert '"access-log-test"' in line
+    assert re.search(r" \d+us pid=<\d+>$", line)
+
+
+def test_every_access_line_is_written_by_the_time_gunicorn_stops(
+    status_file: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "stopping.log"
+    with gunicorn_serving(status_file, log) as url, requests.Session() as session:
+        for _ in range(50):
+            assert session.get(url, timeout=5).status_code == 200
+    assert len(access_lines(log)) == 50
