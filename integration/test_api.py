@@ -2,6 +2,7 @@
 
 import json
 import re
+import time
 import uuid
 
 import pytest
@@ -78,22 +79,33 @@ def root_requests_counted(server_url: str) -> float:
     )
 
 
+def access_log_workers(stack: DockerCompose, agent: str, expected: int) -> list[str]:
+    """The worker PIDs of the access lines for `agent`, once all `expected` are written."""
+    deadline = time.monotonic() + 5  # the access log is flushed every 0.5 s
+    while True:
+        stdout, _ = stack.get_logs("server")
+        workers = re.findall(rf'"{agent}" \d+us pid=<(\d+)>', stdout)
+        if len(workers) >= expected or time.monotonic() > deadline:
+            return workers
+        time.sleep(0.2)
+
+
 def test_metrics_sum_requests_served_by_different_workers(
     server_url: str, stack: DockerCompose
 ) -> None:
     agent = f"metrics-test-{uuid.uuid4().hex}"
     before = root_requests_counted(server_url)
     sent = 0
-    workers: set[str] = set()
+    workers: list[str] = []
     # a new connection each time, so that the workers share them; bounded at 400
-    while len(workers) < 2 and sent < 400:
+    while len(set(workers)) < 2 and sent < 400:
         for _ in range(20):
             headers = {"Connection": "close", "User-Agent": agent}
             assert requests.get(server_url, headers=headers, timeout=5).status_code == 200
         sent += 20
-        stdout, _ = stack.get_logs("server")
-        workers = set(re.findall(rf'"{agent}" \d+us pid=<(\d+)>', stdout))
-    assert len(workers) >= 2, "every request went to one worker"
+        workers = access_log_workers(stack, agent, sent)
+        assert len(workers) == sent, "an access line per request"
+    assert len(set(workers)) >= 2, "every request went to one worker"
     assert root_requests_counted(server_url) == before + sent
 
 
