@@ -28,12 +28,14 @@ def docker_client() -> docker.DockerClient:
         client = docker.from_env()
         client.ping()
     except DockerException as error:
-        pytest.fail(
-            f"no Docker engine could be reached ({error}); the integration suite needs one "
-            "(start dockerd, or set DOCKER_HOST)",
-            pytrace=False,
-        )
-    return client
+        reason = str(error)
+    else:
+        return client
+    pytest.fail(
+        f"no Docker engine could be reached ({reason}); the integration suite needs one "
+        "(start dockerd, or set DOCKER_HOST)",
+        pytrace=False,
+    )
 
 
 @pytest.fixture(scope="session")
