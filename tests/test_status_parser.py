@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from service.status_parser import Field, parse_status
+from tests.test_capabilities import DOCKER_DEFAULT_NAMES
 
 SAMPLES = sorted((Path(__file__).parent / "samples").glob("*.txt"))
 
@@ -32,22 +33,7 @@ def test_old_kernel_without_newer_fields() -> None:
     assert document["VmRSS"] == 5108 * 1024
     assert document["CapEff"] == {
         "mask": "00000000a80425fb",
-        "names": [
-            "CAP_CHOWN",
-            "CAP_DAC_OVERRIDE",
-            "CAP_FOWNER",
-            "CAP_FSETID",
-            "CAP_KILL",
-            "CAP_SETGID",
-            "CAP_SETUID",
-            "CAP_SETPCAP",
-            "CAP_NET_BIND_SERVICE",
-            "CAP_NET_RAW",
-            "CAP_SYS_CHROOT",
-            "CAP_MKNOD",
-            "CAP_AUDIT_WRITE",
-            "CAP_SETFCAP",
-        ],
+        "names": DOCKER_DEFAULT_NAMES,
         "beyond_docker_default": [],
     }
 
