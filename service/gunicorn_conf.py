@@ -39,6 +39,8 @@ accesslog = "-"
 # the common log format plus the time taken and the worker that answered
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(D)sus pid=%(p)s'
 errorlog = "-"
+# buffers the access log (service/access_log.py says why)
+logger_class = "service.access_log.BufferedAccessLogger"
 loglevel = os.environ.get("IBDEVSERVER_LOG_LEVEL", "info")
 
 METRICS_DIR_PREFIX = "ibdevserver-metrics-"
@@ -90,14 +92,10 @@ def post_request(worker: Any, req: Any, environ: Any, resp: Any) -> None:
 
 
 def post_worker_init(worker: Any) -> None:
-    """Buffer the access log (service/access_log.py says why)."""
-    from service.access_log import buffer_access_log
-
-    buffer_access_log(worker)
+    """Start flushing the buffered access log, now that gevent runs this worker."""
+    worker.log.flush_periodically()
 
 
 def worker_exit(server: Any, worker: Any) -> None:
     """Write out the access lines still in the buffer."""
-    from service.access_log import flush_access_log
-
-    flush_access_log(worker)
+    worker.log.flush_access_log()
