@@ -27,7 +27,7 @@ PY_SPY = Path(sysconfig.get_path("scripts")) / "py-spy"
 LAYERS = {
     "gunicorn: parse the request": "Parser.__next__ (gunicorn/http/parser.py)",
     "gunicorn: send the response": "Response.write (gunicorn/http/wsgi.py)",
-    "gunicorn: access log": "Logger.access (gunicorn/glogging.py)",
+    "gunicorn: access log (buffered)": "BufferedAccessLogger.access (service/access_log.py)",
     "Flask: the whole app": "Flask.wsgi_app (flask/app.py)",
     "Flask: request context": "Flask.request_context (flask/app.py)",
     "Flask: after_request hooks": "Flask.process_response (flask/app.py)",
