@@ -26,9 +26,12 @@ class BufferedAccessLogger(Logger):
     """gunicorn's Logger, but an access log on stdout goes through a buffer of its own."""
 
     access_buffer: TextIO | None = None
+    access_format = ""
 
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)
+        # read once here (and again on a reload), not on every request
+        self.access_format = cfg.access_log_format
         if cfg.accesslog == "-":
             # the same file descriptor as stdout, behind a buffer of our own
             raw = io.FileIO(sys.stdout.fileno(), "w", closefd=False)
@@ -44,7 +47,7 @@ class BufferedAccessLogger(Logger):
             raw_atoms = self.atoms(resp, req, environ, request_time)
             # the stubs call the atoms a TypedDict, SafeAtoms wants a dict: both are dicts
             atoms = self.atoms_wrapper_class(raw_atoms)  # type: ignore[arg-type]
-            self.access_buffer.write(self.cfg.access_log_format % atoms + "\n")
+            self.access_buffer.write(self.access_format % atoms + "\n")
         except Exception:
             self.error(traceback.format_exc())
 
