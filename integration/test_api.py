@@ -9,10 +9,10 @@ import pytest
 import requests
 from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
-from prometheus_client.parser import text_string_to_metric_families
 from testcontainers.compose import DockerCompose
 
 from integration.conftest import ROOT, SOURCE_REVISION
+from tests.prometheus_text import requests_counted
 
 OPENAPI_DOCUMENT = json.loads((ROOT / "service" / "openapi.json").read_text())
 
@@ -70,13 +70,7 @@ def test_version_reports_the_build_revision(server_url: str) -> None:
 
 def root_requests_counted(server_url: str) -> float:
     text = requests.get(f"{server_url}/metrics", timeout=5).text
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == "ibdevserver_http_requests_total"
-        and sample.labels == {"endpoint": "/", "method": "GET", "status": "200"}
-    )
+    return requests_counted(text, endpoint="/", method="GET", status="200")
 
 
 def access_log_workers(stack: DockerCompose, agent: str, expected: int) -> list[str]:

@@ -5,9 +5,9 @@ import time
 from pathlib import Path
 
 import requests
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import gunicorn_serving
+from tests.prometheus_text import requests_counted
 
 
 def test_serves_the_status_file_over_http(gunicorn_url: str, status_file: Path) -> None:
@@ -29,13 +29,9 @@ def test_metrics_are_summed_across_workers(gunicorn_url: str) -> None:
     for _ in range(20):
         requests.get(f"{gunicorn_url}/", headers={"Connection": "close"}, timeout=5)
     text = requests.get(f"{gunicorn_url}/metrics", timeout=5).text
-    counted = {
-        sample.labels["status"]: sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == "ibdevserver_http_requests_total" and sample.labels["endpoint"] == "/"
-    }
-    assert counted == {"200": 20.0}
+    # all 20, and all of them 200s
+    assert requests_counted(text, endpoint="/") == 20.0
+    assert requests_counted(text, endpoint="/", status="200") == 20.0
 
 
 def access_lines(log: Path) -> list[str]:

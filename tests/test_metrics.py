@@ -1,26 +1,23 @@
 from flask.testing import FlaskClient
-from prometheus_client.parser import text_string_to_metric_families
+
+from tests.prometheus_text import requests_counted
+
+OK = {"endpoint": "/", "method": "GET", "status": "200"}
+MISSING = {"endpoint": "unmatched", "method": "GET", "status": "404"}
 
 
-def sample_value(client: FlaskClient, name: str, labels: dict[str, str]) -> float:
-    text = client.get("/metrics").get_data(as_text=True)
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and sample.labels == labels:
-                return sample.value
-    return 0.0
+def counted(client: FlaskClient, labels: dict[str, str]) -> float:
+    return requests_counted(client.get("/metrics").get_data(as_text=True), **labels)
 
 
 def test_requests_are_counted_by_endpoint_and_status(client: FlaskClient) -> None:
-    ok = {"endpoint": "/", "method": "GET", "status": "200"}
-    missing = {"endpoint": "unmatched", "method": "GET", "status": "404"}
-    ok_before = sample_value(client, "ibdevserver_http_requests_total", ok)
-    missing_before = sample_value(client, "ibdevserver_http_requests_total", missing)
+    ok_before = counted(client, OK)
+    missing_before = counted(client, MISSING)
     for _ in range(3):
         client.get("/")
     client.get("/no/such/page/3f9c")
-    assert sample_value(client, "ibdevserver_http_requests_total", ok) == ok_before + 3
-    assert sample_value(client, "ibdevserver_http_requests_total", missing) == missing_before + 1
+    assert counted(client, OK) == ok_before + 3
+    assert counted(client, MISSING) == missing_before + 1
 
 
 def test_latency_is_a_histogram(client: FlaskClient) -> None:
