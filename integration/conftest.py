@@ -1,13 +1,11 @@
 """Fixtures for the compose-level suite: the real image, built and run by testcontainers.
 
 Every stack gets a project name of its own (two runs can share an engine) and is
-taken down by `DockerCompose.__exit__`, whether its tests pass or fail.
+taken down by `DockerCompose.__exit__`, whether its tests pass or fail. The helpers
+the tests share live in integration/helpers.py.
 """
 
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
-from subprocess import CalledProcessError
 
 import docker
 import pytest
@@ -15,10 +13,7 @@ from docker.errors import DockerException
 from docker.models.containers import Container
 from testcontainers.compose import DockerCompose
 
-ROOT = Path(__file__).parents[1]
-COMPOSE_FILES = ["docker-compose.yml", "docker-compose.test.yml"]
-CONTAINER_PORT = 9999
-SOURCE_REVISION = "integration-test"
+from integration.helpers import StackFactory, service_container, service_url, stack_up
 
 
 @pytest.fixture(scope="session")
@@ -39,61 +34,25 @@ def docker_client() -> docker.DockerClient:
 
 
 @pytest.fixture(scope="session")
-def new_stack(tmp_path_factory: pytest.TempPathFactory) -> "StackFactory":
+def new_stack(tmp_path_factory: pytest.TempPathFactory) -> StackFactory:
     """Make DockerCompose stacks over both compose files, each with its own project name."""
     return StackFactory(tmp_path_factory)
-
-
-class StackFactory:
-    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
-        self.tmp_path_factory = tmp_path_factory
-
-    def __call__(self) -> DockerCompose:
-        project = f"ibdevserver-test-{uuid.uuid4().hex[:12]}"
-        env_file = self.tmp_path_factory.mktemp(project) / "compose.env"
-        env_file.write_text(f"COMPOSE_PROJECT_NAME={project}\nSOURCE_REVISION={SOURCE_REVISION}\n")
-        return DockerCompose(
-            context=ROOT,
-            compose_file_name=COMPOSE_FILES,
-            build=True,
-            wait=True,
-            env_file=str(env_file),
-        )
-
-
-def stack_up(new_stack: StackFactory) -> Iterator[DockerCompose]:
-    """Bring a new stack up, yield it, take it down; say plainly when it cannot start."""
-    try:
-        with new_stack() as compose:
-            yield compose
-    except CalledProcessError as error:
-        pytest.fail(
-            f"docker compose failed ({error.cmd[-3:]}):\n{error.stderr.decode()[-3000:]}\n"
-            "Where Docker Hub cannot be reached, build a base image with "
-            "scripts/build-base-image and export PYTHON_IMAGE.",
-            pytrace=False,
-        )
 
 
 @pytest.fixture(scope="session")
 def stack(docker_client: docker.DockerClient, new_stack: StackFactory) -> Iterator[DockerCompose]:
     """One stack for the tests that only read from it."""
-    yield from stack_up(new_stack)
+    with stack_up(new_stack()) as compose:
+        yield compose
 
 
 @pytest.fixture
 def own_stack(
     docker_client: docker.DockerClient, new_stack: StackFactory
 ) -> Iterator[DockerCompose]:
-    """A stack of the test's own, for tests that kill or stop what they run."""
-    yield from stack_up(new_stack)
-
-
-def service_url(compose: DockerCompose, service: str) -> str:
-    """The URL of a service's published container port, on loopback."""
-    host, port = compose.get_service_host_and_port(service, CONTAINER_PORT)
-    assert host == "127.0.0.1", f"{service} is published on {host}, not on loopback"
-    return f"http://{host}:{port}"
+    """A server of the test's own, for tests that kill or stop what they run."""
+    with stack_up(new_stack(services=["server"])) as compose:
+        yield compose
 
 
 @pytest.fixture(scope="session")
@@ -108,24 +67,7 @@ def broken_url(stack: DockerCompose) -> str:
     return service_url(stack, "broken")
 
 
-def service_container(
-    compose: DockerCompose, client: docker.DockerClient, service: str
-) -> Container:
-    """The docker SDK's view of a service's container, for inspect, exec and stats."""
-    container_id = compose.get_container(service).ID
-    assert container_id
-    return client.containers.get(container_id)
-
-
 @pytest.fixture(scope="session")
 def server_container(stack: DockerCompose, docker_client: docker.DockerClient) -> Container:
     """The stack's server container."""
     return service_container(stack, docker_client, "server")
-
-
-def run_python(container: Container, code: str) -> str:
-    """Run Python code inside a container (it has no shell tools to speak of); return stdout."""
-    result = container.exec_run(["python", "-c", code])
-    assert isinstance(result.output, bytes)
-    assert result.exit_code == 0, result.output
-    return result.output.decode()

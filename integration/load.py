@@ -33,11 +33,13 @@ def run_load(
     connections: int,
     time_limit: float = 120.0,
     keep_bodies: bool = False,
+    stop: threading.Event | None = None,
 ) -> LoadResult:
     """Send `total` GETs to `url` over `connections` keep-alive connections.
 
     Bounded twice: by the count, and by `time_limit` seconds, after which no new
-    request starts. A failed connection is counted and replaced.
+    request starts. A failed connection is counted and replaced. Once `stop` is set,
+    no new request starts either, and none is counted as failed.
     """
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
@@ -51,6 +53,8 @@ def run_load(
     def client(count: int) -> None:
         conn = http.client.HTTPConnection(host, port, timeout=10)
         for _ in range(count):
+            if stop is not None and stop.is_set():
+                break
             if time.monotonic() > deadline:
                 with result.lock:
                     result.errors["time limit reached"] += 1

@@ -2,7 +2,6 @@
 
 import json
 import re
-import time
 import uuid
 
 import pytest
@@ -11,7 +10,7 @@ from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from testcontainers.compose import DockerCompose
 
-from integration.conftest import ROOT, SOURCE_REVISION
+from integration.helpers import ROOT, SOURCE_REVISION, wait_until
 from tests.prometheus_text import requests_counted
 
 OPENAPI_DOCUMENT = json.loads((ROOT / "service" / "openapi.json").read_text())
@@ -75,13 +74,14 @@ def root_requests_counted(server_url: str) -> float:
 
 def access_log_workers(stack: DockerCompose, agent: str, expected: int) -> list[str]:
     """The worker PIDs of the access lines for `agent`, once all `expected` are written."""
-    deadline = time.monotonic() + 5  # the access log is flushed every 0.5 s
-    while True:
+
+    def written() -> list[str] | None:
         stdout, _ = stack.get_logs("server")
         workers = re.findall(rf'"{agent}" \d+us pid=<(\d+)>', stdout)
-        if len(workers) >= expected or time.monotonic() > deadline:
-            return workers
-        time.sleep(0.2)
+        return workers if len(workers) >= expected else None
+
+    # the access log is flushed every 0.5 s
+    return wait_until(written, within=5, what=f"{expected} access lines for {agent}")
 
 
 def test_metrics_sum_requests_served_by_different_workers(

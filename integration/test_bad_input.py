@@ -4,38 +4,22 @@ Each case is one connection: send the bytes, half-close, read until the server c
 (bounded by a timeout: a hang fails the test). Afterwards the service must be healthy.
 """
 
+import contextlib
 import re
+import select
 import socket
-from urllib.parse import urlsplit
+import time
 
 import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-READ_TIMEOUT = 5.0
+from integration.helpers import address, exchange
+from service.worker import DEFAULT_HEADER_TIMEOUT
+
 STATUS_LINE = re.compile(rb"HTTP/1\.[01] (\d{3}) ")
 HOST = b"Host: ibdevserver\r\n"
-
-
-def exchange(url: str, payload: bytes) -> bytes:
-    """Send `payload` on a new connection, half-close it, and read all the server says."""
-    parts = urlsplit(url)
-    assert parts.hostname == "127.0.0.1"
-    assert parts.port
-    received = b""
-    with socket.create_connection((parts.hostname, parts.port), timeout=READ_TIMEOUT) as sock:
-        try:
-            sock.sendall(payload)
-            sock.shutdown(socket.SHUT_WR)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the server may refuse to read the rest: an answer in itself
-        try:
-            while chunk := sock.recv(65536):
-                received += chunk
-        except ConnectionResetError:
-            pass  # closed without an answer
-    return received
 
 
 def statuses(answer: bytes) -> list[int]:
@@ -147,4 +131,70 @@ def test_generated_bytes_never_get_a_5xx_or_a_hang(server_url: str) -> None:
         assert all(code < 500 for code in statuses(answer)), answer[:200]
 
     any_bytes()
+    assert requests.get(f"{server_url}/healthz", timeout=5).status_code == 200
+
+
+# what a TLS 1.2 ClientHello begins with: a handshake record, no CR or LF anywhere
+TLS_CLIENT_HELLO = (
+    bytes.fromhex("16030100c4010000c00303") + bytes(range(32)) + b"\x00\x00\x02\x13\x01"
+)
+SSH_BANNER = b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"
+
+
+@pytest.mark.parametrize(
+    "payload", [TLS_CLIENT_HELLO, b"\x00\x00\x00\x00"], ids=["TLS ClientHello", "NUL bytes"]
+)
+def test_bytes_that_cannot_begin_a_request_get_a_400_within_a_second(
+    server_url: str, payload: bytes
+) -> None:
+    host, port = address(server_url)
+    with socket.create_connection((host, port), timeout=5) as sock:
+        started = time.monotonic()
+        sock.sendall(payload)  # and no half-close: the server must not wait for more
+        answer = sock.recv(4096)
+        elapsed = time.monotonic() - started
+    assert statuses(answer) == [400], answer[:200]
+    assert b"\r\nConnection: close\r\n" in answer
+    assert elapsed < 1.0
+
+
+def test_ssh_banner_gets_a_400(server_url: str) -> None:
+    answer = exchange(server_url, SSH_BANNER)
+    assert statuses(answer) == [400], answer[:200]
+
+
+def stalled_connection_outcome(server_url: str, trickle: bytes) -> tuple[bytes, float]:
+    """Send `trickle` a byte a second (bounded by its length); return the answer and when."""
+    host, port = address(server_url)
+    with socket.create_connection((host, port), timeout=DEFAULT_HEADER_TIMEOUT + 5) as sock:
+        started = time.monotonic()
+        for byte in trickle:
+            readable, _, _ = select.select([sock], [], [], 1.0)
+            if readable:
+                break
+            sock.sendall(bytes([byte]))
+        answer = b""
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := sock.recv(4096):
+                answer += chunk
+        return answer, time.monotonic() - started
+
+
+def test_a_trickled_head_is_cut_off_with_408_at_the_deadline(server_url: str) -> None:
+    trickle = b"GET / HTTP/1.1\r\nHost: ibdevserver\r\nX-Slow: " + b"s" * 30
+    answer, elapsed = stalled_connection_outcome(server_url, trickle)
+    assert statuses(answer) == [408], answer[:200]
+    assert b"\r\nConnection: close\r\n" in answer
+    assert DEFAULT_HEADER_TIMEOUT - 0.5 < elapsed < DEFAULT_HEADER_TIMEOUT + 2
+
+
+def test_an_empty_connection_is_closed_at_the_deadline(server_url: str) -> None:
+    answer, elapsed = stalled_connection_outcome(server_url, b"")
+    assert answer == b""
+    assert DEFAULT_HEADER_TIMEOUT - 0.5 < elapsed < DEFAULT_HEADER_TIMEOUT + 2
+
+
+def test_healthy_after_hostile_clients(server_url: str) -> None:
+    for payload in (TLS_CLIENT_HELLO, SSH_BANNER):
+        exchange(server_url, payload)
     assert requests.get(f"{server_url}/healthz", timeout=5).status_code == 200

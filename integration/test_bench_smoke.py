@@ -6,7 +6,7 @@ from pathlib import Path
 
 import docker
 
-from integration.conftest import ROOT
+from integration.helpers import ROOT
 
 
 def test_harness_smoke_run_writes_the_table_and_chart(

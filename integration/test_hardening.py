@@ -13,7 +13,7 @@ import requests
 from docker.models.containers import Container
 from testcontainers.compose import DockerCompose
 
-from integration.conftest import ROOT
+from integration.helpers import ROOT
 
 STRUCTURE_TEST = ROOT / "integration" / "structure-test.yaml"
 # installed with the test extra, beside this Python

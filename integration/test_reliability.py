@@ -7,8 +7,8 @@ import http.client
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import docker
 import pytest
@@ -16,8 +16,18 @@ import requests
 from docker.models.containers import Container
 from testcontainers.compose import DockerCompose
 
-from integration.conftest import run_python, service_container, service_url
+from integration.helpers import (
+    StackFactory,
+    address,
+    run_python,
+    service_container,
+    service_url,
+    stack_up,
+    wait_until,
+)
 from integration.load import run_load
+from service import gunicorn_conf
+from tests.prometheus_text import requests_counted
 
 pytestmark = pytest.mark.slow
 
@@ -49,13 +59,6 @@ def anonymous_memory(container: Container) -> int:
     return int(stats["rss"] if "rss" in stats else stats["anon"])
 
 
-def address(url: str) -> tuple[str, int]:
-    parts = urlsplit(url)
-    assert parts.hostname == "127.0.0.1"
-    assert parts.port
-    return parts.hostname, parts.port
-
-
 def test_load_answers_every_request_and_memory_stays_flat(
     server_url: str, server_container: Container
 ) -> None:
@@ -77,27 +80,26 @@ def test_killed_worker_is_replaced_and_only_its_requests_fail(
     container = service_container(own_stack, docker_client, "server")
     url = service_url(own_stack, "server")
     workers = worker_pids(container)
-    assert len(workers) == 2
+    assert len(workers) == gunicorn_conf.workers
     results = []
     load = threading.Thread(
         target=lambda: results.append(run_load(url, total=8000, connections=CONNECTIONS))
     )
     load.start()
-    time.sleep(1)
+    wait_until(lambda: served(url) >= 500, within=30, what="the load to be under way (500 served)")
     victim = min(workers)
     run_python(container, f"import os, signal; os.kill({victim}, signal.SIGKILL)")
     killed_at = time.monotonic()
-    replaced_after = None
-    while time.monotonic() - killed_at < 10:
+
+    def replaced() -> bool:
         current = worker_pids(container)
-        if victim not in current and len(current) == 2:
-            replaced_after = time.monotonic() - killed_at
-            break
-        time.sleep(0.05)
+        return victim not in current and len(current) == gunicorn_conf.workers
+
+    wait_until(replaced, within=10, what="a replacement worker")
+    replaced_after = time.monotonic() - killed_at
     load.join(timeout=120)
     assert not load.is_alive()
 
-    assert replaced_after is not None, "no replacement worker within 10 s"
     assert replaced_after <= 2.0
     (result,) = results
     # each connection has one request in flight at most, so at most the requests
@@ -107,13 +109,14 @@ def test_killed_worker_is_replaced_and_only_its_requests_fail(
     assert requests.get(url, timeout=5).status_code == 200
 
 
+def served(url: str) -> float:
+    """Requests for `/` the server has answered with 200, from its metrics."""
+    text = requests.get(f"{url}/metrics", timeout=5).text
+    return requests_counted(text, endpoint="/", status="200")
+
+
 def log_says(container: Container, text: str, within: float) -> bool:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if text in container.logs().decode():
-            return True
-        time.sleep(0.05)
-    return False
+    return wait_until(lambda: text in container.logs().decode(), within, f"{text!r} logged")
 
 
 def request_outcome(host: str, port: int) -> str:
@@ -139,8 +142,12 @@ def test_graceful_stop_finishes_the_request_in_flight(
     grace_period = container.attrs["Config"]["StopTimeout"]
 
     in_flight = socket.create_connection((host, port), timeout=grace_period)
+    # one whole request first: once it is answered, a worker holds the connection
+    in_flight.sendall(b"GET /healthz HTTP/1.1\r\nHost: ibdevserver\r\n\r\n")
+    first = http.client.HTTPResponse(in_flight)
+    first.begin()
+    assert first.read() == b"ok\n"
     in_flight.sendall(b"GET / HTTP/1.1\r\nHost: ibdevserver\r\n")
-    time.sleep(0.5)
     started = time.monotonic()
     stopper = threading.Thread(target=container.stop, kwargs={"timeout": grace_period})
     stopper.start()
@@ -150,7 +157,6 @@ def test_graceful_stop_finishes_the_request_in_flight(
     during = set()
     for _ in range(10):
         during.add(request_outcome(host, port))
-        time.sleep(0.1)
     in_flight.sendall(b"\r\n")
     response = http.client.HTTPResponse(in_flight)
     response.begin()
@@ -174,7 +180,18 @@ def test_graceful_stop_finishes_the_request_in_flight(
     assert request_outcome(host, port) == "ConnectionRefusedError"
 
 
-def test_slow_clients_do_not_stall_normal_requests(server_url: str) -> None:
+ESTABLISHED_TO_SERVER = f"""
+count = 0
+for line in open("/proc/net/tcp").readlines()[1:]:
+    local, state = line.split()[1], line.split()[3]
+    count += local.endswith(":{gunicorn_conf.PORT:04X}") and state == "01"
+print(count)
+"""
+
+
+def test_slow_clients_do_not_stall_normal_requests(
+    server_url: str, server_container: Container
+) -> None:
     host, port = address(server_url)
     held: list[socket.socket] = []
     try:
@@ -182,7 +199,11 @@ def test_slow_clients_do_not_stall_normal_requests(server_url: str) -> None:
             slow = socket.create_connection((host, port), timeout=5)
             slow.sendall(b"GET / HTTP/1.1\r\nHost: ibdevserver\r\nX-Slow: ")
             held.append(slow)
-        time.sleep(0.5)
+        wait_until(
+            lambda: int(run_python(server_container, ESTABLISHED_TO_SERVER)) >= 256,
+            within=10,
+            what="256 slow connections established inside the container",
+        )
         for _ in range(20):
             started = time.monotonic()
             response = requests.get(server_url, timeout=5)
@@ -203,3 +224,77 @@ def test_error_path_under_load_answers_500_and_stays_up(
     assert result.bodies == {b"error occurred": 4000}
     assert requests.get(f"{broken_url}/healthz", timeout=5).status_code == 200
     assert stack.get_container("broken").State == "running"
+
+
+DRAIN_SECONDS = 3.0
+
+
+@pytest.fixture
+def draining_stack(
+    docker_client: docker.DockerClient, new_stack: StackFactory
+) -> Iterator[DockerCompose]:
+    """A server that drains for DRAIN_SECONDS on SIGTERM, as in the Kubernetes Deployment."""
+    overlay = {"server": {"environment": {"IBDEVSERVER_DRAIN_SECONDS": str(DRAIN_SECONDS)}}}
+    with stack_up(new_stack(services=["server"], overlay=overlay)) as compose:
+        yield compose
+
+
+def readiness_while(url: str, until: threading.Event) -> list[tuple[float, str]]:
+    """Poll /readyz every 50 ms until `until` is set (at most 30 s): (when, outcome) pairs."""
+    polls = []
+    deadline = time.monotonic() + 30
+    while not until.is_set() and time.monotonic() < deadline:
+        try:
+            outcome = str(requests.get(f"{url}/readyz", timeout=2).status_code)
+        except requests.ConnectionError:
+            outcome = "refused"
+        polls.append((time.monotonic(), outcome))
+        time.sleep(0.05)
+    return polls
+
+
+def test_drain_on_stop_fails_readiness_and_serves_every_request(
+    draining_stack: DockerCompose, docker_client: docker.DockerClient
+) -> None:
+    container = service_container(draining_stack, docker_client, "server")
+    url = service_url(draining_stack, "server")
+    grace_period = container.attrs["Config"]["StopTimeout"]
+    assert grace_period > DRAIN_SECONDS + gunicorn_conf.REQUEST_GRACE_SECONDS
+
+    stop_load, stop_polling = threading.Event(), threading.Event()
+    results, polls = [], []
+    load = threading.Thread(
+        target=lambda: results.append(
+            run_load(url, total=200_000, connections=16, time_limit=60, stop=stop_load)
+        )
+    )
+    poller = threading.Thread(target=lambda: polls.extend(readiness_while(url, stop_polling)))
+    load.start()
+    wait_until(lambda: served(url) >= 500, within=30, what="the load to be under way")
+    poller.start()
+    stopper = threading.Thread(target=container.stop, kwargs={"timeout": grace_period})
+    signalled = time.monotonic()
+    stopper.start()
+    # the load goes on through the drain, as it would until endpoints drop the pod
+    time.sleep(DRAIN_SECONDS - 0.5)
+    stop_load.set()
+    load.join(timeout=30)
+    stopper.join(timeout=grace_period + 10)
+    stop_polling.set()
+    poller.join(timeout=10)
+    stopped_after = time.monotonic() - signalled
+
+    (result,) = results
+    assert result.answered > 1000
+    assert result.failed == 0, (result.statuses, result.errors)
+    during_drain = [
+        outcome
+        for when, outcome in polls
+        if signalled + 0.2 < when < signalled + DRAIN_SECONDS - 0.2
+    ]
+    assert during_drain
+    assert set(during_drain) == {"503"}, during_drain
+    assert "200" not in [outcome for when, outcome in polls if when > signalled + 0.2]
+    container.reload()
+    assert container.attrs["State"]["ExitCode"] == 0
+    assert DRAIN_SECONDS <= stopped_after < grace_period

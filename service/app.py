@@ -21,8 +21,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.config.from_mapping(DEFAULTS)
     if test_config is None:
-        # IBDEVSERVER_STATUS_PATH=... overrides STATUS_PATH, and so on
-        app.config.from_prefixed_env("IBDEVSERVER")
+        # IBDEVSERVER_STATUS_PATH=... overrides STATUS_PATH, and so on; every value
+        # stays the string given (Flask's default would read `8968e50` as a number)
+        app.config.from_prefixed_env("IBDEVSERVER", loads=str)
     else:
         app.config.from_mapping(test_config)
 

@@ -3,22 +3,26 @@
 gunicorn -c python:service.gunicorn_conf
 """
 
+import math
 import os
 import shutil
 import tempfile
 from typing import Any
 
+from service.settings import DEFAULT_PORT, env_int, env_seconds, env_text
+
 wsgi_app = "service.app:create_app()"
 
 # every interface by default: inside a container that is the only way in
-HOST = os.environ.get("IBDEVSERVER_HOST", "0.0.0.0")  # noqa: S104
-PORT = int(os.environ.get("IBDEVSERVER_PORT", "9999"))
+HOST = env_text("IBDEVSERVER_HOST", "0.0.0.0")  # noqa: S104
+PORT = env_int("IBDEVSERVER_PORT", DEFAULT_PORT, minimum=1)
 bind = [f"{HOST}:{PORT}"]
-workers = int(os.environ.get("IBDEVSERVER_WORKERS", "2"))
+workers = env_int("IBDEVSERVER_WORKERS", 2, minimum=1)
 # gevent: a connection waiting on a slow or idle client costs a greenlet, not a
-# thread or a worker (sync and gthread stall behind 256 such clients; see README)
-worker_class = "gevent"
-worker_connections = int(os.environ.get("IBDEVSERVER_WORKER_CONNECTIONS", "1000"))
+# thread or a worker (docs/decisions.md); our subclass adds the head deadline,
+# the fairness yield and the access-log flushing (service/worker.py)
+worker_class = "service.worker.Worker"
+worker_connections = env_int("IBDEVSERVER_WORKER_CONNECTIONS", 1000, minimum=1)
 
 # the heartbeat file lives in memory: a disk-backed /tmp can stall it, and the
 # root filesystem may be read-only
@@ -27,7 +31,15 @@ worker_tmp_dir = "/dev/shm"  # noqa: S108 (a tmpfs, by design)
 control_socket_disable = True
 
 timeout = 30
-graceful_timeout = 10
+# once a worker stops serving, how long its requests in flight may take to finish
+REQUEST_GRACE_SECONDS = 10
+# on SIGTERM a worker first drains this long: /readyz fails, serving goes on
+DRAIN_SECONDS = env_seconds("IBDEVSERVER_DRAIN_SECONDS", 0.0)
+# how long the master waits for its workers after SIGTERM before killing them
+# (gunicorn takes whole seconds)
+graceful_timeout = math.ceil(DRAIN_SECONDS) + REQUEST_GRACE_SECONDS
+# how long a kept-alive connection may idle before its next request; the
+# request head then has IBDEVSERVER_HEADER_TIMEOUT (service/worker.py)
 keepalive = 5
 
 # request-size limits (gunicorn's defaults, made explicit)
@@ -41,7 +53,7 @@ access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"
 errorlog = "-"
 # buffers the access log (service/access_log.py says why)
 logger_class = "service.access_log.BufferedAccessLogger"
-loglevel = os.environ.get("IBDEVSERVER_LOG_LEVEL", "info")
+loglevel = env_text("IBDEVSERVER_LOG_LEVEL", "info")
 
 METRICS_DIR_PREFIX = "ibdevserver-metrics-"
 
@@ -63,39 +75,8 @@ def on_starting(server: Any) -> None:
         os.remove(entry.path)
 
 
-def child_exit(server: Any, worker: Any) -> None:
-    """Stop counting a dead worker's gauges (its counters stay in the sums)."""
-    from prometheus_client import multiprocess
-
-    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
-
-
 def on_exit(server: Any) -> None:
     """Remove the metrics directory if on_starting made it."""
     directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     if os.path.basename(directory).startswith(METRICS_DIR_PREFIX):
         shutil.rmtree(directory, ignore_errors=True)
-
-
-def post_request(worker: Any, req: Any, environ: Any, resp: Any) -> None:
-    """Wait until every other connection that is ready has been served: fairness.
-
-    Without it a keep-alive client that sends its next request at once is served
-    again and again while the worker's other connections wait (p99 over a second at
-    32 connections); `gevent.sleep(0)` only halved that, `gevent.idle()` brought p99
-    within 2x of p50 (README, performance).
-    """
-    # imported here: the master must not import gevent before a worker patches
-    import gevent
-
-    gevent.idle()
-
-
-def post_worker_init(worker: Any) -> None:
-    """Start flushing the buffered access log, now that gevent runs this worker."""
-    worker.log.flush_periodically()
-
-
-def worker_exit(server: Any, worker: Any) -> None:
-    """Write out the access lines still in the buffer."""
-    worker.log.flush_access_log()

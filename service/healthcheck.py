@@ -2,20 +2,26 @@
 
     python -m service.healthcheck [PATH]     (PATH defaults to /readyz)
 
-Python's own urllib does the request, so the image needs no curl.
+Python's own urllib does the request, so the image needs no curl. It ignores the
+proxy variables (HTTP_PROXY and the rest, which Docker can inject): a probe of
+127.0.0.1 must never go to a proxy.
 """
 
-import os
 import sys
 import urllib.request
+
+from service.settings import DEFAULT_PORT, env_int
+
+# no ProxyHandler of the environment's: an empty mapping means no proxy at all
+DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def main(path: str = "/readyz") -> int:
     """Ask the server on this host's configured port whether `path` answers 200."""
-    port = os.environ.get("IBDEVSERVER_PORT", "9999")
+    port = env_int("IBDEVSERVER_PORT", DEFAULT_PORT, minimum=1)
     url = f"http://127.0.0.1:{port}{path}"
     try:
-        with urllib.request.urlopen(url, timeout=3) as response:
+        with DIRECT.open(url, timeout=3) as response:
             return 0 if response.status == 200 else 1
     except OSError as error:
         print(f"not healthy: {url}: {error}", file=sys.stderr)

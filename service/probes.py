@@ -1,45 +1,67 @@
-"""Endpoints for orchestrators and people: liveness, readiness, version, API document."""
+"""Endpoints for orchestrators and people: liveness, readiness, version, API document.
 
+The probes and /version are live answers, never to be cached; the API document
+changes only with the image, so it carries a validator and may be cached a while.
+"""
+
+import hashlib
 from importlib.metadata import version
 from importlib.resources import files
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from service.errors import plain_text
+from service.lifecycle import is_draining
 from service.status import read_status
 
 bp = Blueprint("probes", __name__)
 
 PACKAGE_VERSION = version("ibdevserver")
 OPENAPI_DOCUMENT = files("service").joinpath("openapi.json").read_bytes()
+OPENAPI_ETAG = hashlib.sha256(OPENAPI_DOCUMENT).hexdigest()[:32]
+OPENAPI_MAX_AGE = 3600
+
+
+def uncacheable(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/healthz")
 def healthz() -> Response:
     """Answer while the process serves requests at all."""
-    return plain_text("ok\n")
+    return uncacheable(plain_text("ok\n"))
 
 
 @bp.get("/readyz")
 def readyz() -> Response:
-    """Answer 200 when the status file can be read, 503 with the reason when not."""
+    """Answer 200 when the status file can be read, 503 with the reason when not or draining."""
+    if is_draining():
+        return uncacheable(plain_text("not ready: draining before stopping\n", 503))
     try:
         read_status()
     except OSError as error:
-        return plain_text(f"not ready: cannot read the status file: {error.strerror}\n", 503)
-    return plain_text("ready\n")
+        reason = f"not ready: cannot read the status file: {error.strerror}\n"
+        return uncacheable(plain_text(reason, 503))
+    return uncacheable(plain_text("ready\n"))
 
 
 @bp.get("/version")
 def version_info() -> Response:
     """Answer the package version and the source revision the image was built from."""
-    return jsonify(
+    response = jsonify(
         version=PACKAGE_VERSION,
-        revision=str(current_app.config["SOURCE_REVISION"]) or "unknown",
+        revision=current_app.config["SOURCE_REVISION"] or "unknown",
     )
+    return uncacheable(response)
 
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
-    """Answer the OpenAPI document of every endpoint."""
-    return Response(OPENAPI_DOCUMENT, content_type="application/json")
+    """Answer the OpenAPI document of every endpoint; 304 when the client's copy is current."""
+    response = Response(OPENAPI_DOCUMENT, content_type="application/json")
+    response.set_etag(OPENAPI_ETAG)
+    response.cache_control.max_age = OPENAPI_MAX_AGE
+    response.cache_control.public = True
+    response.make_conditional(request)
+    return response

@@ -117,10 +117,11 @@ def expand_list(value: str) -> list[int]:
     numbers: list[int] = []
     for part in filter(None, value.split(",")):
         first, _, last = part.partition("-")
-        span = range(int(first), int(last or first) + 1)
-        if len(numbers) + len(span) > MAX_LIST_LENGTH:
+        start, stop = int(first), int(last or first) + 1
+        # checked before a range is made: len() of a huge range overflows
+        if len(numbers) + max(stop - start, 0) > MAX_LIST_LENGTH:
             raise ValueError(value)
-        numbers.extend(span)
+        numbers.extend(range(start, stop))
     return numbers
 
 
@@ -194,7 +195,7 @@ def parse_value(key: str, value: str) -> Field:
         return value
     try:
         return parser(value)
-    except (ValueError, IndexError, KeyError):
+    except (ValueError, IndexError, KeyError, ArithmeticError):
         # kernels add and change fields: never fail on one
         return value
 

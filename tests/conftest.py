@@ -23,7 +23,7 @@ SAMPLES = Path(__file__).parent / "samples"
 def status_file(tmp_path: Path) -> Path:
     """A status file with known bytes, standing in for /proc/1/status."""
     path = tmp_path / "status"
-    path.write_bytes((SAMPLES / "linux-6.1-debian12.txt").read_bytes())
+    path.write_bytes((SAMPLES / "linux-6.6-container.txt").read_bytes())
     return path
 
 

@@ -9,23 +9,8 @@ from service.capabilities import (
     beyond_docker_default,
     capability_names,
 )
+from tests.known_values import DOCKER_DEFAULT_NAMES
 
-DOCKER_DEFAULT_NAMES = [
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_FOWNER",
-    "CAP_FSETID",
-    "CAP_KILL",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_NET_RAW",
-    "CAP_SYS_CHROOT",
-    "CAP_MKNOD",
-    "CAP_AUDIT_WRITE",
-    "CAP_SETFCAP",
-]
 FULL_MASK = (1 << 41) - 1
 
 

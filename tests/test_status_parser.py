@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from service.status_parser import Field, parse_status
-from tests.test_capabilities import DOCKER_DEFAULT_NAMES
+from service.status_parser import PARSERS, Field, parse_status
+from tests.known_values import DOCKER_DEFAULT_NAMES
 
 SAMPLES = sorted((Path(__file__).parent / "samples").glob("*.txt"))
 
@@ -48,7 +48,7 @@ def test_lower_case_kb_is_bytes_too() -> None:
 
 
 def test_current_kernel_fields() -> None:
-    document = sample_document("linux-6.1-debian12")
+    document = sample_document("linux-6.6-container")
     assert document["Umask"] == {"octal": "0022", "value": 0o22}
     assert document["State"] == {"code": "S", "word": "sleeping"}
     assert document["Uid"] == {
@@ -82,6 +82,7 @@ def test_current_kernel_fields() -> None:
         ("SigQ:\t1", "1"),
         ("State:\t?", "?"),
         ("Cpus_allowed_list:\t0-99999999999", "0-99999999999"),
+        ("Cpus_allowed_list:\t0-99999999999999999999", "0-99999999999999999999"),
         ("Threads:\t", ""),
         ("SomethingNew:\t42 widgets", "42 widgets"),
     ],
@@ -107,26 +108,20 @@ def test_number_lists_expand(written: str, expanded: list[int]) -> None:
 keys = st.text(
     alphabet=st.characters(exclude_characters=":\n", exclude_categories=["Cs"]), min_size=1
 ).filter(lambda key: key == key.strip())
-known_keys = st.sampled_from(
-    [
-        "Uid",
-        "Gid",
-        "CapEff",
-        "CapBnd",
-        "SigQ",
-        "SigCgt",
-        "VmRSS",
-        "State",
-        "Umask",
-        "Seccomp",
-        "NoNewPrivs",
-        "Groups",
-        "NSpid",
-        "Cpus_allowed_list",
-        "Threads",
-    ]
+# every key the parser knows, from its own table
+known_keys = st.sampled_from(sorted(PARSERS))
+huge = st.integers(min_value=-(10**30), max_value=10**30).map(str)
+ranges = st.tuples(huge, huge).map("-".join)
+number_lists = st.lists(st.one_of(huge, ranges), max_size=4).map(",".join)
+values = st.one_of(
+    st.text(alphabet=st.characters(exclude_characters="\n", exclude_categories=["Cs"])),
+    huge,
+    ranges,
+    number_lists,
+    st.lists(huge, max_size=5).map("\t".join),
+    st.tuples(huge, huge).map("/".join),
+    huge.map(lambda number: f"{number} kB"),
 )
-values = st.text(alphabet=st.characters(exclude_characters="\n", exclude_categories=["Cs"]))
 
 
 @given(st.dictionaries(st.one_of(keys, known_keys), values))

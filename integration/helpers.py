@@ -1,0 +1,138 @@
+"""Helpers the compose-level tests share: stacks, addresses, raw exchanges, waits."""
+
+import json
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from subprocess import CalledProcessError
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import docker
+import pytest
+from docker.models.containers import Container
+from testcontainers.compose import DockerCompose
+
+from service.settings import DEFAULT_PORT
+
+ROOT = Path(__file__).parents[1]
+COMPOSE_FILES = ["docker-compose.yml", "docker-compose.test.yml"]
+CONTAINER_PORT = DEFAULT_PORT
+# the suite's own tag, so that a run never retags the user's `ibdevserver`
+TEST_IMAGE = "ibdevserver-test"
+# a short SHA that JSON would read as a number (8.968e+53): /version must keep it a string
+SOURCE_REVISION = "8968e50"
+
+T = TypeVar("T")
+
+
+class StackFactory:
+    """Make DockerCompose stacks over both compose files, each with its own project name."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self.tmp_path_factory = tmp_path_factory
+
+    def __call__(
+        self, services: list[str] | None = None, overlay: dict[str, Any] | None = None
+    ) -> DockerCompose:
+        """A stack of `services` (all by default), with `overlay` merged over the files."""
+        project = f"ibdevserver-test-{uuid.uuid4().hex[:12]}"
+        folder = self.tmp_path_factory.mktemp(project)
+        env_file = folder / "compose.env"
+        env_file.write_text(
+            f"COMPOSE_PROJECT_NAME={project}\nSOURCE_REVISION={SOURCE_REVISION}\n"
+            f"IBDEVSERVER_IMAGE={TEST_IMAGE}\n"
+        )
+        files = [str(ROOT / name) for name in COMPOSE_FILES]
+        if overlay is not None:
+            # JSON is YAML: compose reads it as one more file
+            overlay_file = folder / "overlay.yml"
+            overlay_file.write_text(json.dumps({"services": overlay}))
+            files.append(str(overlay_file))
+        return DockerCompose(
+            context=ROOT,
+            compose_file_name=files,
+            build=True,
+            wait=True,
+            env_file=str(env_file),
+            services=services,
+        )
+
+
+@contextmanager
+def stack_up(compose: DockerCompose) -> Iterator[DockerCompose]:
+    """Bring a stack up, yield it, take it down; say plainly when it cannot start."""
+    try:
+        with compose:
+            yield compose
+    except CalledProcessError as error:
+        pytest.fail(
+            f"docker compose failed ({error.cmd[-3:]}):\n{error.stderr.decode()[-3000:]}\n"
+            "Where Docker Hub cannot be reached, build a base image with "
+            "scripts/build-base-image and export PYTHON_IMAGE.",
+            pytrace=False,
+        )
+
+
+def service_url(compose: DockerCompose, service: str) -> str:
+    """The URL of a service's published container port, on loopback."""
+    host, port = compose.get_service_host_and_port(service, CONTAINER_PORT)
+    assert host == "127.0.0.1", f"{service} is published on {host}, not on loopback"
+    return f"http://{host}:{port}"
+
+
+def service_container(
+    compose: DockerCompose, client: docker.DockerClient, service: str
+) -> Container:
+    """The docker SDK's view of a service's container, for inspect, exec and stats."""
+    container_id = compose.get_container(service).ID
+    assert container_id
+    return client.containers.get(container_id)
+
+
+def run_python(container: Container, code: str) -> str:
+    """Run Python code inside a container (it has no shell tools to speak of); return stdout."""
+    result = container.exec_run(["python", "-c", code])
+    assert isinstance(result.output, bytes)
+    assert result.exit_code == 0, result.output
+    return result.output.decode()
+
+
+def address(url: str) -> tuple[str, int]:
+    """The loopback host and port of `url`; traffic goes nowhere else."""
+    parts = urlsplit(url)
+    assert parts.hostname == "127.0.0.1"
+    assert parts.port
+    return parts.hostname, parts.port
+
+
+def exchange(url: str, payload: bytes, timeout: float = 5.0) -> bytes:
+    """Send `payload` on a new connection, half-close it, and read all the server says."""
+    received = b""
+    with socket.create_connection(address(url), timeout=timeout) as sock:
+        try:
+            sock.sendall(payload)
+            sock.shutdown(socket.SHUT_WR)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server may refuse to read the rest: an answer in itself
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+        except ConnectionResetError:
+            pass  # closed without an answer
+    return received
+
+
+def wait_until(condition: Callable[[], T | None], within: float, what: str) -> T:
+    """Poll `condition` until it returns something truthy; fail after `within` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {within} s: {what}", pytrace=False)
+        time.sleep(0.05)

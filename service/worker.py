@@ -1,0 +1,178 @@
+"""gunicorn's gevent worker, with the runtime this service relies on in one place.
+
+- A request-head deadline (IBDEVSERVER_HEADER_TIMEOUT) for the request line and
+  headers of every request, apart from how long a kept-alive connection may sit idle
+  (gunicorn's `keepalive`). gunicorn's own worker ties the two: it wraps each head
+  read in `gevent.Timeout(keepalive)`.
+- An immediate 400 for a first byte that cannot start an HTTP method (a TLS
+  ClientHello, a NUL): no waiting for a line end that may never come.
+- The fairness yield (IBDEVSERVER_FAIRNESS_YIELD): after each request, wait until
+  every other ready connection has been served, so that a keep-alive client that
+  sends its next request at once cannot starve the rest.
+- A drain on SIGTERM (IBDEVSERVER_DRAIN_SECONDS): /readyz answers 503 at once while
+  the worker goes on serving, in flight and new, for that long; then it stops
+  gracefully as gunicorn's worker does. Endpoints have time to drop the server
+  before its listener closes.
+- Flushing a buffered access log (service/access_log.py) while the worker idles,
+  and when it exits.
+"""
+
+import contextlib
+import time
+from typing import Any
+
+import gevent
+from gunicorn import util
+from gunicorn.http.errors import InvalidRequestLine
+from gunicorn.workers.ggevent import GeventWorker
+
+from service.lifecycle import is_draining, start_draining
+from service.settings import env_flag, env_seconds
+
+# RFC 9110 5.6.2: a method is a token, and these are the bytes a token is made of
+TOKEN_BYTES = frozenset(
+    b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+)
+ACCESS_LOG_FLUSH_SECONDS = 0.5
+DEFAULT_HEADER_TIMEOUT = 10.0
+
+
+class HeadTimeout(Exception):
+    """The request head did not arrive in time; `arrived` says whether any of it did."""
+
+    def __init__(self, arrived: bool) -> None:
+        super().__init__("request head deadline passed" if arrived else "no request arrived")
+        self.arrived = arrived
+
+
+class NotHttp(InvalidRequestLine):
+    """The first byte of a request cannot begin an HTTP method (gunicorn answers 400)."""
+
+
+class HeadDeadlineSocket:
+    """The client socket as gunicorn's request parser sees it, with deadlines on head reads.
+
+    A new connection has `header_timeout` for its first head. A kept-alive connection
+    may idle `keepalive` seconds for the next request's first byte, and then has
+    `header_timeout` for the rest of that head. Bytes a client pipelined behind an
+    earlier request sit in the parser's buffer, not here: gunicorn's parser checks
+    those itself.
+    """
+
+    def __init__(self, sock: Any, header_timeout: float, keepalive: float) -> None:
+        self._sock = sock
+        self._header_timeout = header_timeout
+        self._keepalive = keepalive
+        self._reading_head = True
+        self._head_started = False
+        self._deadline = time.monotonic() + header_timeout
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+    def sendall(self, data: bytes, flags: int = 0) -> None:
+        self._sock.sendall(data, flags)
+
+    def head_done(self) -> None:
+        self._reading_head = False
+
+    def await_next_head(self) -> None:
+        """The response is sent: the connection now idles until the next request."""
+        self._reading_head = True
+        self._head_started = False
+        self._deadline = time.monotonic() + self._keepalive
+
+    def recv(self, size: int, flags: int = 0) -> bytes:
+        if not self._reading_head:
+            return bytes(self._sock.recv(size, flags))
+        timer = gevent.Timeout(max(self._deadline - time.monotonic(), 0.0))
+        timer.start()
+        try:
+            data = bytes(self._sock.recv(size, flags))
+        except gevent.Timeout as expired:
+            if expired is not timer:
+                raise
+            raise HeadTimeout(arrived=self._head_started) from None
+        finally:
+            timer.close()
+        if data and not self._head_started:
+            self._head_started = True
+            if data[0] not in TOKEN_BYTES:
+                raise NotHttp(f"a request cannot begin with byte 0x{data[0]:02x}")
+            if self._deadline - time.monotonic() < self._header_timeout:
+                # an idle kept-alive connection: the head's own deadline starts now
+                self._deadline = time.monotonic() + self._header_timeout
+        return data
+
+
+def has_body(req: Any) -> bool:
+    for name, value in req.headers:
+        if name == "TRANSFER-ENCODING" or (name == "CONTENT-LENGTH" and value.strip() != "0"):
+            return True
+    return False
+
+
+class Worker(GeventWorker):
+    """gunicorn's gevent worker with a head deadline, the fairness yield and log flushing."""
+
+    def init_process(self) -> None:
+        self.header_timeout = env_seconds("IBDEVSERVER_HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT)
+        self.fairness_yield = env_flag("IBDEVSERVER_FAIRNESS_YIELD", True)
+        self.drain_seconds = env_seconds("IBDEVSERVER_DRAIN_SECONDS", 0.0)
+        super().init_process()
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        """SIGTERM: drain first (readiness fails, serving goes on), then stop gracefully."""
+        if self.drain_seconds <= 0 or is_draining():
+            super().handle_exit(sig, frame)
+            return
+        start_draining()
+        self.log.info("Draining for %s s before stopping", self.drain_seconds)
+        gevent.spawn_later(self.drain_seconds, super().handle_exit, sig, frame)
+
+    def timeout_ctx(self) -> contextlib.nullcontext[None]:  # type: ignore[override]
+        # the deadlines live in HeadDeadlineSocket, not around each head read
+        return contextlib.nullcontext()
+
+    def handle(self, listener: Any, client: Any, addr: Any) -> None:
+        wrapped = HeadDeadlineSocket(client, self.header_timeout, self.cfg.keepalive)
+        super().handle(listener, wrapped, addr)  # type: ignore[arg-type]
+
+    def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> bool:
+        sock.head_done()
+        if has_body(req) or is_draining():
+            # nothing here reads a body: close after answering, rather than drain
+            # a body of unknown length under the next head's deadline; and a
+            # draining server sends its kept-alive clients elsewhere
+            req.must_close = True
+        handled = bool(super().handle_request(listener_name, req, sock, addr))
+        if self.fairness_yield:
+            gevent.idle()
+        sock.await_next_head()
+        return handled
+
+    def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
+        if not isinstance(exc, HeadTimeout):
+            super().handle_error(req, client, addr, exc)
+        elif exc.arrived:
+            self.log.warning("Request head timed out from ip=%s", (addr or ("",))[0])
+            with contextlib.suppress(OSError):
+                util.write_error(client, 408, "Request Timeout", str(exc))
+
+    def run(self) -> None:
+        flush = getattr(self.log, "flush_access_log", None)
+        if flush is None:
+            super().run()
+            return
+        flusher = gevent.spawn(self._flush_every, flush)
+        try:
+            super().run()
+        finally:
+            flusher.kill()
+            flush()
+
+    @staticmethod
+    def _flush_every(flush: Any) -> None:
+        while True:
+            gevent.sleep(ACCESS_LOG_FLUSH_SECONDS)
+            flush()
