@@ -4,13 +4,15 @@ from typing import Any
 
 from flask import Flask
 
-from service import errors, metrics, probes, views
+from service import errors, metrics, posture_views, probes, views
 
 DEFAULTS: dict[str, Any] = {
     # the file `GET /` serves; inside a container PID 1 is the server itself
     "STATUS_PATH": "/proc/1/status",
     # the source revision the image was built from (set by the Dockerfile)
     "SOURCE_REVISION": "unknown",
+    # where /posture finds /proc and /sys (tests point it at a fixture tree)
+    "POSTURE_ROOT": "/",
 }
 
 
@@ -31,4 +33,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     metrics.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(probes.bp)
+    app.register_blueprint(posture_views.bp)
     return app

@@ -1,8 +1,9 @@
 """The status page: PID 1's /proc status as plain text, or parsed as JSON."""
 
-from flask import Blueprint, Response, abort, jsonify, request
+from flask import Blueprint, Response, jsonify
 
 from service.errors import plain_text, status_unreadable
+from service.negotiation import negotiated_format
 from service.status import read_status
 from service.status_parser import parse_status
 
@@ -13,26 +14,10 @@ bp = Blueprint("status", __name__)
 FORMATS = {"text": "text/plain", "json": "application/json"}
 
 
-def negotiated_format() -> str:
-    """Pick the response media type from `?format=`, else from the Accept header."""
-    name = request.args.get("format")
-    if name is not None:
-        if name not in FORMATS:
-            abort(400, f"format must be one of: {', '.join(FORMATS)}")
-        return FORMATS[name]
-    if not request.accept_mimetypes:
-        # no Accept header means any type will do (RFC 9110, 12.5.1)
-        return FORMATS["text"]
-    best = request.accept_mimetypes.best_match(FORMATS.values())
-    if best is None:
-        abort(406, f"this page is available as: {', '.join(FORMATS.values())}")
-    return best
-
-
 @bp.get("/")
 def status() -> Response:
     """Answer the status file, read anew: it is live data."""
-    media_type = negotiated_format()
+    media_type = negotiated_format(FORMATS)
     try:
         raw = read_status()
     except OSError as error:

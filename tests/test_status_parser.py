@@ -161,3 +161,8 @@ def test_any_known_line_parses_to_what_the_openapi_document_promises(lines: dict
 @pytest.mark.parametrize("sample", SAMPLES, ids=[path.stem for path in SAMPLES])
 def test_samples_match_the_openapi_document(sample: Path) -> None:
     status_document.validate(parse_status(sample.read_text()))
+
+
+def test_every_parser_key_is_in_the_openapi_schema() -> None:
+    properties = OPENAPI["components"]["schemas"]["StatusDocument"]["properties"]
+    assert sorted(set(PARSERS) - set(properties)) == []

@@ -1,0 +1,134 @@
+"""/posture against real containers: the hardened stack, the same image run carelessly,
+and the HTML view in a real browser (Debian's Chromium, driven by selenium)."""
+
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import docker
+import pytest
+import requests
+import yaml
+from docker.models.containers import Container
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from testcontainers.compose import DockerCompose
+
+from integration.helpers import CONTAINER_PORT, ROOT, TEST_IMAGE, wait_until
+from service.posture import RULES
+
+REQUIRED = [rule.id for rule in RULES if rule.required]
+SCREENSHOT = ROOT / "docs" / "posture.png"
+
+
+def report(url: str) -> dict[str, dict[str, Any]]:
+    document = requests.get(f"{url}/posture", params={"format": "json"}, timeout=5).json()
+    return {check["id"]: check for check in document["checks"]}
+
+
+def compose_limits() -> dict[str, Any]:
+    server = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["server"]
+    limits: dict[str, Any] = server["deploy"]["resources"]["limits"]
+    return limits
+
+
+def test_the_hardened_stack_passes_every_required_check(server_url: str) -> None:
+    checks = report(server_url)
+    assert {key: checks[key]["status"] for key in REQUIRED} == dict.fromkeys(REQUIRED, "pass")
+    limits = compose_limits()
+    memory = int(limits["memory"].rstrip("M")) * 2**20
+    assert checks["memory-limit"]["evidence"].endswith(f" {memory}")
+    assert checks["cpu-limit"]["evidence"].endswith(f"({float(limits['cpus']):g} CPUs)")
+    assert checks["pids-limit"]["evidence"].endswith(f" {limits['pids']}")
+    # and better than required: no capability at all
+    assert checks["no-capabilities"]["status"] == "pass"
+
+
+@pytest.fixture(scope="module")
+def careless_url(stack: DockerCompose, docker_client: docker.DockerClient) -> Iterator[str]:
+    """The suite's image run as people often do: root, a capability more, writable, no limits."""
+    container: Container = docker_client.containers.run(  # type: ignore[call-overload]
+        TEST_IMAGE,
+        detach=True,
+        user="0:0",
+        cap_add=["NET_ADMIN"],
+        ports={f"{CONTAINER_PORT}/tcp": ("127.0.0.1", None)},
+    )
+    try:
+        container.reload()
+        port = container.attrs["NetworkSettings"]["Ports"][f"{CONTAINER_PORT}/tcp"][0]["HostPort"]
+        url = f"http://127.0.0.1:{port}"
+
+        def answers() -> bool:
+            try:
+                return requests.get(f"{url}/healthz", timeout=1).status_code == 200
+            except requests.ConnectionError:
+                return False
+
+        wait_until(answers, within=30, what="the careless container to answer")
+        yield url
+    finally:
+        container.remove(force=True)
+
+
+def test_the_same_image_run_carelessly_fails_exactly_what_it_should(careless_url: str) -> None:
+    checks = report(careless_url)
+    failed = {key for key in REQUIRED if checks[key]["status"] == "fail"}
+    assert failed == {
+        "non-root-user",
+        "no-capabilities-beyond-default",
+        "no-new-privileges",
+        "read-only-root",
+        "memory-limit",
+        "cpu-limit",
+        "pids-limit",
+    }
+    assert checks["seccomp-filter"]["status"] == "pass"
+    assert checks["no-docker-socket"]["status"] == "pass"
+    assert checks["no-capabilities-beyond-default"]["evidence"].endswith(": CAP_NET_ADMIN")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[webdriver.Chrome]:
+    """Headless Chromium from Debian's packages, through Debian's chromedriver."""
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    assert chromium, "chromium is missing: apt-get install chromium"
+    assert driver, "chromedriver is missing: apt-get install chromium-driver"
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    # as root in a sandboxless machine, and with no network beyond loopback
+    for flag in (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--no-first-run", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--window-size=1280,1100",
+    ):  # fmt: skip
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    chrome = webdriver.Chrome(service=Service(executable_path=driver), options=options)
+    try:
+        yield chrome
+    finally:
+        chrome.quit()
+
+
+def test_the_html_view_shows_every_check_with_no_console_errors(
+    browser: webdriver.Chrome, server_url: str
+) -> None:
+    browser.get(f"{server_url}/posture")
+    assert browser.title == "Security posture: ibdevserver"
+    rows = browser.find_elements(By.CSS_SELECTOR, "tbody tr")
+    assert [row.get_attribute("id") for row in rows] == [rule.id for rule in RULES]
+    for row in rows:
+        verdict = row.find_element(By.CSS_SELECTOR, "td.verdict").text
+        assert verdict in ("✔ PASS", "✘ FAIL", "? UNKNOWN")
+        href = row.find_element(By.CSS_SELECTOR, "a").get_attribute("href")
+        assert href
+        assert href.startswith("https://")
+    # the inline style applied: CSP allowed it by its hash
+    table = browser.find_element(By.TAG_NAME, "table")
+    assert table.value_of_css_property("border-collapse") == "collapse"
+    console = browser.get_log("browser")  # type: ignore[no-untyped-call]
+    assert [entry for entry in console if entry["level"] in ("SEVERE", "WARNING")] == []
+    browser.save_screenshot(str(SCREENSHOT))
+    assert SCREENSHOT.read_bytes().startswith(b"\x89PNG")

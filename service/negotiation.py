@@ -1,0 +1,19 @@
+"""Pick a response's media type from `?format=`, else from the Accept header."""
+
+from flask import abort, request
+
+
+def negotiated_format(formats: dict[str, str]) -> str:
+    """The media type of `formats` (name: type, the default first) the client asked for."""
+    name = request.args.get("format")
+    if name is not None:
+        if name not in formats:
+            abort(400, f"format must be one of: {', '.join(formats)}")
+        return formats[name]
+    if not request.accept_mimetypes:
+        # no Accept header means any type will do (RFC 9110, 12.5.1)
+        return next(iter(formats.values()))
+    best = request.accept_mimetypes.best_match(formats.values())
+    if best is None:
+        abort(406, f"this page is available as: {', '.join(formats.values())}")
+    return best
