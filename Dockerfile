@@ -30,7 +30,7 @@ RUN /opt/tools/bin/pip install --require-hashes -r requirements-build.lock \
     && find /opt/venv -type f \( -name "*.c" -o -name "*.h" -o -name "*.cpp" -o -name "*.hpp" \
        -o -name "*.pyx" -o -name "*.pxd" \) -delete
 
-COPY pyproject.toml setup.cfg README.md ./
+COPY pyproject.toml setup.cfg ./
 COPY service ./service
 RUN /opt/tools/bin/pip wheel --no-deps --no-build-isolation --wheel-dir /wheels/project . \
     && /opt/tools/bin/pip --python /opt/venv/bin/python install --no-index --find-links /wheels \

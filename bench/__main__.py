@@ -1,6 +1,6 @@
 """Benchmark ibdevserver against the Go original and against a bare WSGI callable.
 
-    python -m bench                 the full run: writes docs/benchmark.md and .png
+    python -m bench                 the full run: writes docs/performance.md and .png
     python -m bench --smoke         seconds: checks that every part still works
 
 Everything it measures it starts itself, on 127.0.0.1, and removes afterwards.

@@ -10,7 +10,7 @@ from pathlib import Path
 from bench.containers import ROOT, docker
 
 # what the Dockerfile's build context holds (see .dockerignore)
-CONTEXT = ["Dockerfile", ".dockerignore", "pyproject.toml", "setup.cfg", "README.md",
+CONTEXT = ["Dockerfile", ".dockerignore", "pyproject.toml", "setup.cfg",
            "requirements.lock", "requirements-build.lock", "service"]  # fmt: skip
 GO_PEER_DOCKERFILE = 'FROM scratch\nCOPY server /server\nEXPOSE 9999\nCMD ["/server"]\n'
 

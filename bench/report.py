@@ -181,7 +181,7 @@ def chart(results: Results, path: Path) -> None:
 
 def write(results: Results, directory: Path) -> tuple[Path, Path]:
     directory.mkdir(parents=True, exist_ok=True)
-    table, picture = directory / "benchmark.md", directory / "benchmark.png"
+    table, picture = directory / "performance.md", directory / "performance.png"
     table.write_text(markdown(results))
     chart(results, picture)
     return table, picture

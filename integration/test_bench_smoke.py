@@ -21,11 +21,11 @@ def test_harness_smoke_run_writes_the_table_and_chart(
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    table = (tmp_path / "benchmark.md").read_text()
+    table = (tmp_path / "performance.md").read_text()
     for row in ("| ours text | 1 |", "| ours json | 8 |", "| bare wsgi | 8 |"):
         assert row in table
     assert "| idle memory, ours |" in table
     assert "| bytes the runtime stage adds to its base |" in table
-    assert (tmp_path / "benchmark.png").read_bytes().startswith(b"\x89PNG")
+    assert (tmp_path / "performance.png").read_bytes().startswith(b"\x89PNG")
     # nothing it started is left running
     assert not docker_client.containers.list(filters={"ancestor": "ibdevserver-bench"})

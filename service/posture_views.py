@@ -30,7 +30,8 @@ def text_table(report: dict[str, Any]) -> str:
     rows = [("STATUS", "CHECK", "EVIDENCE")] + [
         (check["status"].upper(), check["id"], check["evidence"]) for check in report["checks"]
     ]
-    widths = [max(len(row[column]) for row in rows) for column in range(2)]
+    # the status column fits UNKNOWN always, so the table's shape does not shift
+    widths = [len("UNKNOWN"), max(len(row[1]) for row in rows)]
     lines = [f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]}" for row in rows]
     summary = report["summary"]
     lines.append(
