@@ -3,6 +3,7 @@
 References: CIS Docker Benchmark sections 4 and 5, the OWASP Docker Security Cheat Sheet.
 """
 
+import re
 import subprocess
 import sysconfig
 from pathlib import Path
@@ -72,10 +73,16 @@ def test_no_new_privileges_is_set(host_config: dict[str, Any]) -> None:
     assert "no-new-privileges:true" in host_config["SecurityOpt"]
 
 
-def test_memory_cpu_and_pids_are_limited(host_config: dict[str, Any]) -> None:
-    assert host_config["Memory"] > 0
-    assert host_config["NanoCpus"] > 0
-    assert host_config["PidsLimit"] > 0
+def test_memory_cpu_pids_and_shm_are_the_compose_limits(host_config: dict[str, Any]) -> None:
+    # from their one source, the compose file as compose itself reads it
+    server = DockerCompose(context=ROOT, compose_file_name="docker-compose.yml").get_config()[
+        "services"
+    ]["server"]
+    limits = server["deploy"]["resources"]["limits"]
+    assert host_config["Memory"] == int(limits["memory"])
+    assert host_config["NanoCpus"] == int(float(limits["cpus"]) * 1e9)
+    assert host_config["PidsLimit"] == limits["pids"]
+    assert host_config["ShmSize"] == int(server["shm_size"])
 
 
 def test_restarts_on_failure_up_to_five_times(host_config: dict[str, Any]) -> None:
@@ -106,8 +113,9 @@ def test_stop_grace_period_outlasts_gunicorns_graceful_timeout(
     assert server_container.attrs["Config"]["StopTimeout"] > gunicorn_conf.graceful_timeout
 
 
-def test_runs_as_the_images_fixed_uid(server_container: Container) -> None:
-    assert server_container.attrs["Config"]["User"] == "10001:10001"
+def test_runs_as_the_dockerfiles_user(server_container: Container) -> None:
+    (user,) = re.findall(r"^USER (\S+)$", (ROOT / "Dockerfile").read_text(), re.M)
+    assert server_container.attrs["Config"]["User"] == user
 
 
 def test_image_structure(stack: DockerCompose, server_container: Container) -> None:
