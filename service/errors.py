@@ -1,5 +1,7 @@
 """Plain-text error pages and the headers every response carries."""
 
+from typing import TypeVar
+
 from flask import Flask, Response, current_app
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
@@ -28,6 +30,15 @@ def http_error(error: HTTPException) -> BaseResponse:
     response = error.get_response()
     response.set_data(f"{error.code} {error.name}: {error.description}\n")
     response.content_type = PLAIN_TEXT
+    return response
+
+
+AnyResponse = TypeVar("AnyResponse", bound=BaseResponse)
+
+
+def uncacheable(response: AnyResponse) -> AnyResponse:
+    """Mark a live answer as never to be stored by any cache."""
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 

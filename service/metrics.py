@@ -18,6 +18,8 @@ from prometheus_client import (
     multiprocess,
 )
 
+from service.errors import uncacheable
+
 # Every label value comes from a fixed set, so no client can mint series: the
 # method from this list (else "other"), the endpoint from the route table (else
 # "unmatched"), the status from the app's own answers.
@@ -68,9 +70,7 @@ def init_app(app: Flask) -> None:
     registry = collecting_registry()
 
     def metrics() -> Response:
-        response = Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        return uncacheable(Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST))
 
     app.add_url_rule("/metrics", view_func=metrics, methods=["GET"])
     app.before_request(start_timer)

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template
 
-from service.errors import plain_text
+from service.errors import plain_text, uncacheable
 from service.negotiation import negotiated_format
 from service.posture import assess
 
@@ -53,6 +53,6 @@ def posture() -> Response:
         response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     else:
         response = plain_text(text_table(report))
-    response.headers["Cache-Control"] = "no-store"
+    uncacheable(response)
     response.vary.add("Accept")
     return response

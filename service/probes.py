@@ -10,7 +10,7 @@ from importlib.resources import files
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from service.errors import plain_text
+from service.errors import plain_text, uncacheable
 from service.lifecycle import is_draining
 from service.status import read_status
 
@@ -20,11 +20,6 @@ PACKAGE_VERSION = version("ibdevserver")
 OPENAPI_DOCUMENT = files("service").joinpath("openapi.json").read_bytes()
 OPENAPI_ETAG = hashlib.sha256(OPENAPI_DOCUMENT).hexdigest()[:32]
 OPENAPI_MAX_AGE = 3600
-
-
-def uncacheable(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.get("/healthz")

@@ -2,7 +2,7 @@
 
 from flask import Blueprint, Response, jsonify
 
-from service.errors import plain_text, status_unreadable
+from service.errors import plain_text, status_unreadable, uncacheable
 from service.negotiation import negotiated_format
 from service.status import read_status
 from service.status_parser import parse_status
@@ -26,6 +26,6 @@ def status() -> Response:
         response = jsonify(parse_status(raw.decode(errors="replace")))
     else:
         response = plain_text(raw)
-    response.headers["Cache-Control"] = "no-store"
+    uncacheable(response)
     response.vary.add("Accept")
     return response
