@@ -13,10 +13,12 @@ from urllib.parse import urlsplit
 
 import docker
 import pytest
+import requests
 from docker.models.containers import Container
 from testcontainers.compose import DockerCompose
 
 from service.settings import DEFAULT_PORT
+from tests.prometheus_text import requests_counted
 
 ROOT = Path(__file__).parents[1]
 COMPOSE_FILES = ["docker-compose.yml", "docker-compose.test.yml"]
@@ -136,3 +138,46 @@ def wait_until(condition: Callable[[], T | None], within: float, what: str) -> T
         if time.monotonic() > deadline:
             pytest.fail(f"not within {within} s: {what}", pytrace=False)
         time.sleep(0.05)
+
+
+def answers_healthz(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/healthz", timeout=1).status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
+@contextmanager
+def running_image(client: docker.DockerClient, image: str, **options: Any) -> Iterator[str]:
+    """Run `image` with docker SDK `options`, published on a loopback port; yield its URL
+    once /healthz answers, and remove the container afterwards."""
+    # an ephemeral loopback port: the stubs want a number where Docker takes None
+    container: Container = client.containers.run(  # type: ignore[call-overload]
+        image, detach=True, ports={f"{CONTAINER_PORT}/tcp": ("127.0.0.1", None)}, **options
+    )
+    try:
+        container.reload()
+        port = container.attrs["NetworkSettings"]["Ports"][f"{CONTAINER_PORT}/tcp"][0]["HostPort"]
+        url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: answers_healthz(url), within=30, what=f"{image} to answer")
+        yield url
+    finally:
+        container.remove(force=True)
+
+
+def root_requests_served(url: str) -> float:
+    """Requests for `/` the server has answered with 200, from its own metrics."""
+    text = requests.get(f"{url}/metrics", timeout=5).text
+    return requests_counted(text, endpoint="/", method="GET", status="200")
+
+
+def access_lines(container: Container, marker: str, expected: int) -> list[str]:
+    """The access lines holding `marker`, once at least `expected` are written (flushed
+    every 0.5 s)."""
+
+    def written() -> list[str] | None:
+        stdout = container.logs(stdout=True, stderr=False).decode(errors="replace")
+        lines = [line for line in stdout.splitlines() if marker in line]
+        return lines if len(lines) >= expected else None
+
+    return wait_until(written, within=10, what=f"{expected} access lines with {marker}")

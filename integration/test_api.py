@@ -6,12 +6,11 @@ import uuid
 
 import pytest
 import requests
+from docker.models.containers import Container
 from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
-from testcontainers.compose import DockerCompose
 
-from integration.helpers import ROOT, SOURCE_REVISION, wait_until
-from tests.prometheus_text import requests_counted
+from integration.helpers import ROOT, SOURCE_REVISION, access_lines, root_requests_served
 
 OPENAPI_DOCUMENT = json.loads((ROOT / "service" / "openapi.json").read_text())
 
@@ -67,28 +66,17 @@ def test_version_reports_the_build_revision(server_url: str) -> None:
     assert document["version"] == OPENAPI_DOCUMENT["info"]["version"]
 
 
-def root_requests_counted(server_url: str) -> float:
-    text = requests.get(f"{server_url}/metrics", timeout=5).text
-    return requests_counted(text, endpoint="/", method="GET", status="200")
-
-
-def access_log_workers(stack: DockerCompose, agent: str, expected: int) -> list[str]:
+def access_log_workers(container: Container, agent: str, expected: int) -> list[str]:
     """The worker PIDs of the access lines for `agent`, once all `expected` are written."""
-
-    def written() -> list[str] | None:
-        stdout, _ = stack.get_logs("server")
-        workers = re.findall(rf'"{agent}" \d+us pid=<(\d+)>', stdout)
-        return workers if len(workers) >= expected else None
-
-    # the access log is flushed every 0.5 s
-    return wait_until(written, within=5, what=f"{expected} access lines for {agent}")
+    lines = access_lines(container, f'"{agent}"', expected)
+    return [re.findall(r" pid=<(\d+)>$", line)[0] for line in lines]
 
 
 def test_metrics_sum_requests_served_by_different_workers(
-    server_url: str, stack: DockerCompose
+    server_url: str, server_container: Container
 ) -> None:
     agent = f"metrics-test-{uuid.uuid4().hex}"
-    before = root_requests_counted(server_url)
+    before = root_requests_served(server_url)
     sent = 0
     workers: list[str] = []
     # a new connection each time, so that the workers share them; bounded at 400
@@ -97,10 +85,10 @@ def test_metrics_sum_requests_served_by_different_workers(
             headers = {"Connection": "close", "User-Agent": agent}
             assert requests.get(server_url, headers=headers, timeout=5).status_code == 200
         sent += 20
-        workers = access_log_workers(stack, agent, sent)
+        workers = access_log_workers(server_container, agent, sent)
         assert len(workers) == sent, "an access line per request"
     assert len(set(workers)) >= 2, "every request went to one worker"
-    assert root_requests_counted(server_url) == before + sent
+    assert root_requests_served(server_url) == before + sent
 
 
 @pytest.fixture(scope="module")

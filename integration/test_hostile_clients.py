@@ -24,11 +24,11 @@ from testcontainers.compose import DockerCompose
 
 from integration.helpers import (
     StackFactory,
+    access_lines,
     address,
     run_python,
     service_url,
     stack_up,
-    wait_until,
 )
 from service import gunicorn_conf
 
@@ -169,15 +169,6 @@ def test_health_check_ignores_proxy_variables(server_container: Container) -> No
     assert result.exit_code == 0, result.output
 
 
-def access_lines_with(container: Container, marker: str, expected: int) -> list[str]:
-    def enough() -> list[str] | None:
-        stdout = container.logs(stdout=True, stderr=False).decode(errors="replace")
-        lines = [line for line in stdout.splitlines() if marker in line]
-        return lines if len(lines) >= expected else None
-
-    return wait_until(enough, within=10, what=f"{expected} access lines with {marker}")
-
-
 def test_access_lines_stay_whole_under_two_workers(
     server_url: str, server_container: Container
 ) -> None:
@@ -200,7 +191,7 @@ def test_access_lines_stay_whole_under_two_workers(
     for thread in threads:
         thread.join(timeout=120)
     sent = total // connections * connections
-    lines = access_lines_with(server_container, marker, sent)
+    lines = access_lines(server_container, marker, sent)
     whole = re.compile(
         r'^\S+ - - \[[^\]]+\] "GET /healthz HTTP/1\.1" 200 3 "-" "'
         + re.escape(agent)

@@ -9,13 +9,12 @@ import docker
 import pytest
 import requests
 import yaml
-from docker.models.containers import Container
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from testcontainers.compose import DockerCompose
 
-from integration.helpers import CONTAINER_PORT, ROOT, TEST_IMAGE, wait_until
+from integration.helpers import ROOT, TEST_IMAGE, running_image
 from service.posture import RULES
 
 REQUIRED = [rule.id for rule in RULES if rule.required]
@@ -48,28 +47,8 @@ def test_the_hardened_stack_passes_every_required_check(server_url: str) -> None
 @pytest.fixture(scope="module")
 def careless_url(stack: DockerCompose, docker_client: docker.DockerClient) -> Iterator[str]:
     """The suite's image run as people often do: root, a capability more, writable, no limits."""
-    container: Container = docker_client.containers.run(  # type: ignore[call-overload]
-        TEST_IMAGE,
-        detach=True,
-        user="0:0",
-        cap_add=["NET_ADMIN"],
-        ports={f"{CONTAINER_PORT}/tcp": ("127.0.0.1", None)},
-    )
-    try:
-        container.reload()
-        port = container.attrs["NetworkSettings"]["Ports"][f"{CONTAINER_PORT}/tcp"][0]["HostPort"]
-        url = f"http://127.0.0.1:{port}"
-
-        def answers() -> bool:
-            try:
-                return requests.get(f"{url}/healthz", timeout=1).status_code == 200
-            except requests.ConnectionError:
-                return False
-
-        wait_until(answers, within=30, what="the careless container to answer")
+    with running_image(docker_client, TEST_IMAGE, user="0:0", cap_add=["NET_ADMIN"]) as url:
         yield url
-    finally:
-        container.remove(force=True)
 
 
 def test_the_same_image_run_carelessly_fails_exactly_what_it_should(careless_url: str) -> None:

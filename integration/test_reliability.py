@@ -19,6 +19,7 @@ from testcontainers.compose import DockerCompose
 from integration.helpers import (
     StackFactory,
     address,
+    root_requests_served,
     run_python,
     service_container,
     service_url,
@@ -27,7 +28,6 @@ from integration.helpers import (
 )
 from integration.load import run_load
 from service import gunicorn_conf
-from tests.prometheus_text import requests_counted
 
 pytestmark = pytest.mark.slow
 
@@ -86,7 +86,11 @@ def test_killed_worker_is_replaced_and_only_its_requests_fail(
         target=lambda: results.append(run_load(url, total=8000, connections=CONNECTIONS))
     )
     load.start()
-    wait_until(lambda: served(url) >= 500, within=30, what="the load to be under way (500 served)")
+    wait_until(
+        lambda: root_requests_served(url) >= 500,
+        within=30,
+        what="the load to be under way (500 served)",
+    )
     victim = min(workers)
     run_python(container, f"import os, signal; os.kill({victim}, signal.SIGKILL)")
     killed_at = time.monotonic()
@@ -107,12 +111,6 @@ def test_killed_worker_is_replaced_and_only_its_requests_fail(
     assert result.failed <= CONNECTIONS, (result.statuses, result.errors)
     assert all(status == 200 for status in result.statuses)
     assert requests.get(url, timeout=5).status_code == 200
-
-
-def served(url: str) -> float:
-    """Requests for `/` the server has answered with 200, from its metrics."""
-    text = requests.get(f"{url}/metrics", timeout=5).text
-    return requests_counted(text, endpoint="/", status="200")
 
 
 def log_says(container: Container, text: str, within: float) -> bool:
@@ -270,7 +268,7 @@ def test_drain_on_stop_fails_readiness_and_serves_every_request(
     )
     poller = threading.Thread(target=lambda: polls.extend(readiness_while(url, stop_polling)))
     load.start()
-    wait_until(lambda: served(url) >= 500, within=30, what="the load to be under way")
+    wait_until(lambda: root_requests_served(url) >= 500, within=30, what="the load to be under way")
     poller.start()
     stopper = threading.Thread(target=container.stop, kwargs={"timeout": grace_period})
     signalled = time.monotonic()

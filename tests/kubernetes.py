@@ -31,8 +31,19 @@ def one(objects: list[dict[str, Any]], kind: str) -> dict[str, Any]:
     return found
 
 
-def server_container(objects: list[dict[str, Any]]) -> dict[str, Any]:
-    """The Deployment's server container."""
-    (container,) = one(objects, "Deployment")["spec"]["template"]["spec"]["containers"]
+def pod_spec(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    """The Deployment's pod template spec."""
+    spec: dict[str, Any] = one(objects, "Deployment")["spec"]["template"]["spec"]
+    return spec
+
+
+def only_container(pod: dict[str, Any]) -> dict[str, Any]:
+    """A pod spec's one container, the server."""
+    (container,) = pod["containers"]
     assert isinstance(container, dict)
     return container
+
+
+def server_container(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    """The Deployment's server container."""
+    return only_container(pod_spec(objects))

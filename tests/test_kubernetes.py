@@ -15,7 +15,16 @@ import pytest
 import yaml
 
 from service import gunicorn_conf
-from tests.kubernetes import BASE, RESTRICTED_EXAMPLE, ROOT, one, render, server_container
+from tests.kubernetes import (
+    BASE,
+    RESTRICTED_EXAMPLE,
+    ROOT,
+    one,
+    only_container,
+    pod_spec,
+    render,
+    server_container,
+)
 
 SUPPORTED = ["1.29.0", "1.35.0"]
 CHECKOV = ROOT / ".tools" / "checkov" / "bin" / "checkov"
@@ -29,8 +38,7 @@ def objects() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def pod(objects: list[dict[str, Any]]) -> dict[str, Any]:
-    spec: dict[str, Any] = one(objects, "Deployment")["spec"]["template"]["spec"]
-    return spec
+    return pod_spec(objects)
 
 
 @pytest.fixture(scope="module")
@@ -118,14 +126,8 @@ def test_restricted_example_namespace_enforces_the_restricted_level(
 
 def test_uid_and_gid_are_the_images_user(pod: dict[str, Any]) -> None:
     (user,) = re.findall(r"^USER (\d+):(\d+)$", (ROOT / "Dockerfile").read_text(), re.M)
-    for context in (pod["securityContext"], server_container_of(pod)["securityContext"]):
+    for context in (pod["securityContext"], only_container(pod)["securityContext"]):
         assert (str(context["runAsUser"]), str(context["runAsGroup"])) == user
-
-
-def server_container_of(pod: dict[str, Any]) -> dict[str, Any]:
-    (container,) = pod["containers"]
-    assert isinstance(container, dict)
-    return container
 
 
 def test_the_port_is_the_one_gunicorn_binds_everywhere(
@@ -174,7 +176,7 @@ def test_shm_matches_the_compose_shm(pod: dict[str, Any], compose_server: dict[s
     assert quantity_bytes(shm["emptyDir"]["sizeLimit"]) == quantity_bytes(
         compose_server["shm_size"]
     )
-    mounts = server_container_of(pod)["volumeMounts"]
+    mounts = only_container(pod)["volumeMounts"]
     assert {"name": "shm", "mountPath": "/dev/shm"} in mounts
 
 
@@ -186,7 +188,7 @@ def drain_seconds(container: dict[str, Any]) -> float:
 
 
 def test_grace_period_covers_the_drain_and_requests_in_flight(pod: dict[str, Any]) -> None:
-    drain = drain_seconds(server_container_of(pod))
+    drain = drain_seconds(only_container(pod))
     assert drain == 5
     assert pod["terminationGracePeriodSeconds"] > drain + gunicorn_conf.REQUEST_GRACE_SECONDS
 
