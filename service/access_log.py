@@ -62,6 +62,8 @@ class BufferedAccessLogger(Logger):
         self.pending_bytes = 0
         if cfg.accesslog == "-":
             self.access_fd = sys.stdout.fileno()
+            # setup runs again on every reload: register the exit flush once
+            atexit.unregister(self.flush_access_log)
             atexit.register(self.flush_access_log)
 
     def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:

@@ -9,7 +9,7 @@ import shutil
 import tempfile
 from typing import Any
 
-from service.settings import DEFAULT_PORT, env_int, env_seconds, env_text
+from service.settings import DEFAULT_PORT, drain_seconds, env_int, env_text
 
 wsgi_app = "service.app:create_app()"
 
@@ -34,7 +34,7 @@ timeout = 30
 # once a worker stops serving, how long its requests in flight may take to finish
 REQUEST_GRACE_SECONDS = 10
 # on SIGTERM a worker first drains this long: /readyz fails, serving goes on
-DRAIN_SECONDS = env_seconds("IBDEVSERVER_DRAIN_SECONDS", 0.0)
+DRAIN_SECONDS = drain_seconds()
 # how long the master waits for its workers after SIGTERM before killing them
 # (gunicorn takes whole seconds)
 graceful_timeout = math.ceil(DRAIN_SECONDS) + REQUEST_GRACE_SECONDS

@@ -41,6 +41,11 @@ def env_seconds(name: str, default: float) -> float:
     return value
 
 
+def drain_seconds() -> float:
+    """IBDEVSERVER_DRAIN_SECONDS: the gunicorn config and the worker both need it."""
+    return env_seconds("IBDEVSERVER_DRAIN_SECONDS", 0.0)
+
+
 def env_flag(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None:

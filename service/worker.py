@@ -27,7 +27,7 @@ from gunicorn.http.errors import InvalidRequestLine
 from gunicorn.workers.ggevent import GeventWorker
 
 from service.lifecycle import is_draining, start_draining
-from service.settings import env_flag, env_seconds
+from service.settings import drain_seconds, env_flag, env_seconds
 
 # RFC 9110 5.6.2: a method is a token, and these are the bytes a token is made of
 TOKEN_BYTES = frozenset(
@@ -84,11 +84,12 @@ class HeadDeadlineSocket:
 
     def recv(self, size: int, flags: int = 0) -> bytes:
         if not self._reading_head:
-            return bytes(self._sock.recv(size, flags))
+            data: bytes = self._sock.recv(size, flags)
+            return data
         timer = gevent.Timeout(max(self._deadline - time.monotonic(), 0.0))
         timer.start()
         try:
-            data = bytes(self._sock.recv(size, flags))
+            data = self._sock.recv(size, flags)
         except gevent.Timeout as expired:
             if expired is not timer:
                 raise
@@ -118,7 +119,7 @@ class Worker(GeventWorker):
     def init_process(self) -> None:
         self.header_timeout = env_seconds("IBDEVSERVER_HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT)
         self.fairness_yield = env_flag("IBDEVSERVER_FAIRNESS_YIELD", True)
-        self.drain_seconds = env_seconds("IBDEVSERVER_DRAIN_SECONDS", 0.0)
+        self.drain_seconds = drain_seconds()
         super().init_process()
 
     def handle_exit(self, sig: int, frame: Any) -> None:
