@@ -5,6 +5,7 @@ from typing import Any
 from flask import Flask
 
 from service import errors, metrics, posture_views, probes, views
+from service.settings import parse_flag
 
 DEFAULTS: dict[str, Any] = {
     # the file `GET /` serves; inside a container PID 1 is the server itself
@@ -13,6 +14,8 @@ DEFAULTS: dict[str, Any] = {
     "SOURCE_REVISION": "unknown",
     # where /posture finds /proc and /sys (tests point it at a fixture tree)
     "POSTURE_ROOT": "/",
+    # request metrics and /metrics; off only to measure what they cost (python -m bench)
+    "METRICS": True,
 }
 
 
@@ -28,9 +31,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_prefixed_env("IBDEVSERVER", loads=str)
     else:
         app.config.from_mapping(test_config)
+    if isinstance(app.config["METRICS"], str):
+        app.config["METRICS"] = parse_flag("IBDEVSERVER_METRICS", app.config["METRICS"])
 
     errors.init_app(app)
-    metrics.init_app(app)
+    if app.config["METRICS"]:
+        metrics.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(probes.bp)
     app.register_blueprint(posture_views.bp)

@@ -9,7 +9,7 @@ import shutil
 import tempfile
 from typing import Any
 
-from service.settings import DEFAULT_PORT, drain_seconds, env_int, env_text
+from service.settings import DEFAULT_PORT, drain_seconds, env_flag, env_int, env_text
 
 wsgi_app = "service.app:create_app()"
 
@@ -47,7 +47,8 @@ limit_request_line = 4094
 limit_request_fields = 100
 limit_request_field_size = 8190
 
-accesslog = "-"
+# on by default; off only to measure what it costs (python -m bench)
+accesslog = "-" if env_flag("IBDEVSERVER_ACCESS_LOG", True) else None
 # the common log format plus the time taken and the worker that answered
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(D)sus pid=%(p)s'
 errorlog = "-"

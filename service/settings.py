@@ -46,11 +46,13 @@ def drain_seconds() -> float:
     return env_seconds("IBDEVSERVER_DRAIN_SECONDS", 0.0)
 
 
-def env_flag(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
+def parse_flag(name: str, raw: str) -> bool:
     words = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
     if raw.lower() not in words:
         raise SettingError(f"{name}={raw!r}: expected 1 or 0 (true or false)")
     return words[raw.lower()]
+
+
+def env_flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    return default if raw is None else parse_flag(name, raw)

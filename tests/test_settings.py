@@ -41,3 +41,14 @@ def test_good_values_and_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("X_SETTING", "0")
     assert env_flag("X_SETTING", True) is False
     assert env_seconds("X_SETTING", 2.5) == 0.0
+
+
+def test_metrics_can_be_turned_off(monkeypatch: pytest.MonkeyPatch, status_file: Path) -> None:
+    monkeypatch.setenv("IBDEVSERVER_STATUS_PATH", str(status_file))
+    monkeypatch.setenv("IBDEVSERVER_METRICS", "0")
+    client = create_app().test_client()
+    assert client.get("/").status_code == 200
+    assert client.get("/metrics").status_code == 404
+    monkeypatch.setenv("IBDEVSERVER_METRICS", "sometimes")
+    with pytest.raises(SettingError, match="IBDEVSERVER_METRICS"):
+        create_app()
