@@ -1,27 +1,23 @@
-"""Benchmark ibdevserver against the Go original and against a bare WSGI callable.
+"""Benchmark ibdevserver against a minimal Flask app, a bare WSGI callable and the Go original.
 
     python -m bench                 the full run: writes docs/performance.md and .png
     python -m bench --smoke         seconds: checks that every part still works
 
-Everything it measures it starts itself, on 127.0.0.1, and removes afterwards.
+Everything it measures it starts itself, from the compose file and the bench's
+overlays, on 127.0.0.1, and removes afterwards.
 """
 
 import argparse
-import statistics
 import sys
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from bench import containers, images
-from bench.containers import ROOT, Container
-from bench.report import Results, write
+from bench.containers import GO, GO_SERVICE, OTHER_BASE, OURS, ROOT, SETUPS
+from bench.report import LEVERS, Results, write
 from bench.wrk import run_wrk
 
-# the bare WSGI callable runs in our image too
-OURS, PEER = "ibdevserver-bench", "ibdevserver-bench-go-peer"
 GO_SOURCE = ROOT.parent / "shared" / "seed" / "main.go"
-JSON = {"Accept": "application/json"}
+PEERS = ["server", "minimal-flask", "bare-wsgi"]
 
 
 def arguments() -> argparse.Namespace:
@@ -30,11 +26,10 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=5, help="runs per figure (median)")
     parser.add_argument("--seconds", type=float, default=5, help="length of one wrk run")
     parser.add_argument("--connections", default="1,32,128", help="comma-separated")
-    peer = parser.add_mutually_exclusive_group()
-    peer.add_argument("--go-source", type=Path, default=GO_SOURCE, help="the Go original")
-    peer.add_argument("--peer-image", help="an image serving on 9999 to compare with")
-    peer.add_argument("--peer-url", help="a peer already running at http://127.0.0.1:PORT/")
-    peer.add_argument("--no-peer", action="store_true")
+    parser.add_argument("--go-source", type=Path, default=GO_SOURCE, help="the Go original")
+    parser.add_argument("--no-go", action="store_true", help="leave the Go original out")
+    parser.add_argument("--compare-base", metavar="IMAGE",
+                        help="also measure ours built on this base (say, Python 3.13)")  # fmt: skip
     parser.add_argument("--no-build-timing", action="store_true", help="skip the cold build")
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
     options = parser.parse_args()
@@ -45,78 +40,55 @@ def arguments() -> argparse.Namespace:
     return options
 
 
-@contextmanager
-def running(image: str, results: Results, name: str, *args: str,
-            command: list[str] | None = None) -> Iterator[Container]:  # fmt: skip
-    """Start `image`, record its idle memory, and remove it afterwards."""
-    container, _ = containers.start(image, *args, command=command)
-    try:
-        results.memory_idle.setdefault(name, container.memory())
-        yield container
-    finally:
-        container.stop()
-
-
-def cold_starts(images_by_name: dict[str, str], runs: int) -> dict[str, float]:
-    """The median seconds from `docker run` to the first 200, starts interleaved."""
-    samples: dict[str, list[float]] = {name: [] for name in images_by_name}
-    for _ in range(runs):
-        for name, image in images_by_name.items():
-            container, seconds = containers.start(image)
-            container.stop()
-            samples[name].append(seconds)
-    return {name: statistics.median(values) for name, values in samples.items()}
+def measure_setup(setup: str, targets: list[str], options: argparse.Namespace,
+                  results: Results) -> None:  # fmt: skip
+    """Load every target in `setup`, interleaved; the levers too where they are decided."""
+    levers = list(LEVERS) if setup == "server alone" else []
+    with containers.running(setup, targets + levers) as stack:
+        if setup == "server alone":
+            for target in targets:
+                results.memory_idle[target] = stack.memory(target)
+        # interleaved: each round measures every target once, so drift hits all alike
+        for connections in options.connections:
+            at_levers = connections == results.lever_connections
+            for _ in range(options.runs):
+                for target in targets + (levers if at_levers else []):
+                    figures = run_wrk(stack.url(target), connections, options.seconds)
+                    results.series(setup, target, connections).runs.append(figures)
+        if setup != "server alone":
+            return
+        for target in targets:
+            results.memory_loaded[target] = stack.memory(target)
+        posture = stack.url("server") + "posture"
+        for _ in range(options.runs):
+            results.posture.runs.append(run_wrk(posture, 1, options.seconds))
+        for _ in range(options.runs):
+            for target in (name for name in targets if name in ("server", GO_SERVICE,
+                                                                 "other-base")):  # fmt: skip
+                results.cold_start.setdefault(target, []).append(stack.cold_start(target))
 
 
 def main() -> int:
     options = arguments()
-    peer_image = options.peer_image
-    if (
-        not peer_image
-        and not options.peer_url
-        and not options.no_peer
-        and options.go_source.exists()
-    ):
-        images.build_go_peer(options.go_source, PEER)
-        peer_image = PEER
-    results = Results(options.connections, options.runs, options.seconds, peer=None)
-    images.build_ours(OURS)
-    results.image_total["ours"] = images.image_size(OURS)
-    results.image_added = results.image_total["ours"] - images.image_size(images.base_image())
-    cold = {"ours": OURS, **({"peer": peer_image} if peer_image else {})}
-    results.cold_start = cold_starts(cold, options.runs)
-
-    bare = ["--volume", f"{ROOT / 'bench'}:/opt/bench:ro", "--env", "PYTHONPATH=/opt/bench"]
-    bare_command = ["gunicorn", "-c", "python:service.gunicorn_conf", "bare_wsgi:app"]
-    with ExitStack() as stack:
-        targets: dict[str, tuple[Container, dict[str, str]]] = {
-            "ours text": (stack.enter_context(running(OURS, results, "ours")), {}),
-            "bare wsgi": (
-                stack.enter_context(running(OURS, results, "bare", *bare, command=bare_command)),
-                {},
-            ),
-        }
-        targets["ours json"] = (targets["ours text"][0], JSON)
-        if peer_image:
-            results.peer = "the Go original" if peer_image == PEER else peer_image
-            targets["peer text"] = (stack.enter_context(running(peer_image, results, "peer")), {})
-            results.image_total["peer"] = images.image_size(peer_image)
-        elif options.peer_url:
-            results.peer = options.peer_url
-            # started elsewhere: measured by load only
-            targets["peer text"] = (Container(id="", url=options.peer_url), {})
-        # interleaved: each round measures every target once, so drift hits all alike
-        for connections in options.connections:
-            for _ in range(options.runs):
-                for name, (container, headers) in targets.items():
-                    figures = run_wrk(container.url, connections, options.seconds, headers)
-                    results.series(name, connections).runs.append(figures)
-        for name, key in (("ours text", "ours"), ("peer text", "peer")):
-            if name in targets and targets[name][0].id:
-                results.memory_loaded[key] = targets[name][0].memory()
-
+    middle = 32 if 32 in options.connections else sorted(options.connections)[-1]
+    results = Results(options.connections, middle, options.runs, options.seconds)
+    targets = list(PEERS)
+    images.build_ours()
+    results.image_bytes["server"] = images.image_size(OURS)
+    if not options.no_go and options.go_source.exists():
+        images.build_go(options.go_source)
+        results.image_bytes[GO_SERVICE] = images.image_size(GO)
+        targets.append(GO_SERVICE)
+    if options.compare_base:
+        images.build_other_base(options.compare_base)
+        results.image_bytes["other-base"] = images.image_size(OTHER_BASE)
+        results.other_base = options.compare_base
+    for setup in SETUPS:
+        alone = setup == "server alone"
+        measure_setup(setup, targets + (["other-base"] if alone and options.compare_base
+                                        else []), options, results)  # fmt: skip
     if not options.no_build_timing:
-        results.build_cold, results.build_rebuild = images.build_times(OURS)
+        results.build_cold, results.build_rebuild = images.build_times()
     table, chart = write(results, options.out)
     print(table.read_text())
     print(f"wrote {table} and {chart}")

@@ -1,56 +1,43 @@
-"""Start and stop the containers the harness measures, with the stack's own hardening."""
+"""Run the benchmark's targets as compose runs the server: the stack's own file, with
+the bench's overlays (bench/compose.bench.yml, and bench/compose.alone.yml for the
+host's network namespace). What is measured is what users run."""
 
-import json
+import os
+import socket
 import subprocess
 import time
-from dataclasses import dataclass
-from functools import cache
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
 
+from service.settings import DEFAULT_PORT
+
 ROOT = Path(__file__).parents[1]
-CONTAINER_PORT = 9999
+BENCH = Path(__file__).parent
+# the Python targets, which take IBDEVSERVER_PORT; the Go original listens on 9999
+PYTHON_SERVICES = ("server", "minimal-flask", "bare-wsgi", "no-fairness-yield", "no-access-log",
+                   "no-metrics", "other-base")  # fmt: skip
+GO_SERVICE = "go-original"
+OURS, GO, OTHER_BASE = "ibdevserver-bench", "ibdevserver-bench-go", "ibdevserver-bench-other-base"
+SETUPS = {
+    "server alone": ["docker-compose.yml", "bench/compose.bench.yml", "bench/compose.alone.yml"],
+    "as users run it": ["docker-compose.yml", "bench/compose.bench.yml"],
+}
 
 
-def docker(*args: str, timeout: float = 600) -> str:
+def docker(*args: str, timeout: float = 600, env: dict[str, str] | None = None) -> str:
     return subprocess.run(
-        ["docker", *args], capture_output=True, text=True, check=True, timeout=timeout
+        ["docker", *args], capture_output=True, text=True, check=True, timeout=timeout, env=env
     ).stdout.strip()
 
 
-@cache
-def hardening_flags() -> tuple[str, ...]:
-    """`docker run` flags for what docker-compose.yml sets on the server: one source of truth."""
-    compose_file = ROOT / "docker-compose.yml"
-    config = json.loads(docker("compose", "-f", str(compose_file), "config", "--format", "json"))
-    server = config["services"]["server"]
-    limits = server["deploy"]["resources"]["limits"]
-    flags = [f"--cap-drop={cap}" for cap in server.get("cap_drop", [])]
-    flags += [f"--security-opt={option}" for option in server.get("security_opt", [])]
-    flags += [
-        f"--cpus={limits['cpus']}",
-        f"--memory={limits['memory']}",
-        f"--pids-limit={limits['pids']}",
-        f"--shm-size={server['shm_size']}",
-    ]
-    if server.get("read_only"):
-        flags.append("--read-only")
-    return tuple(flags)
-
-
-@dataclass
-class Container:
-    id: str
-    url: str
-
-    def stop(self) -> None:
-        docker("rm", "--force", self.id)
-
-    def memory(self) -> int:
-        """The container's memory as `docker stats` counts it (page cache excluded), in bytes."""
-        usage = docker("stats", "--no-stream", "--format", "{{.MemUsage}}", self.id)
-        return parse_size(usage.split("/")[0].strip())
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def parse_size(text: str) -> int:
@@ -61,32 +48,79 @@ def parse_size(text: str) -> int:
     raise ValueError(text)
 
 
-def start(image: str, *args: str, command: list[str] | None = None) -> tuple[Container, float]:
-    """Run `image` hardened as in compose, published on an ephemeral loopback port.
+def answers_200(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1).status_code == 200
+    except requests.ConnectionError:
+        return False
 
-    Returns the container and the seconds from `docker run` to its first 200 on `/`.
-    """
-    flags = hardening_flags()  # read before the clock starts
+
+def wait_for_200(url: str, within: float = 60) -> float:
+    """Poll `url` until it answers 200; return the seconds that took."""
     started = time.monotonic()
-    container_id = docker(
-        "run",
-        "--detach",
-        f"--publish=127.0.0.1::{CONTAINER_PORT}",
-        *flags,
-        *args,
-        image,
-        *(command or []),
-    )
-    host_port = docker("port", container_id, f"{CONTAINER_PORT}/tcp").splitlines()[0]
-    container = Container(container_id, f"http://{host_port}/")
-    deadline = started + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(container.url, timeout=1).status_code == 200:
-                return container, time.monotonic() - started
-        except requests.ConnectionError:
-            pass
+    while not answers_200(url):
+        if time.monotonic() - started > within:
+            raise RuntimeError(f"{url} did not answer 200 within {within} s")
         time.sleep(0.01)
-    logs = docker("logs", container_id)
-    container.stop()
-    raise RuntimeError(f"{image} did not answer 200 within 60 s:\n{logs}")
+    return time.monotonic() - started
+
+
+@dataclass
+class Stack:
+    """One compose project of bench targets in one setup."""
+
+    setup: str
+    project: str = field(default_factory=lambda: f"ibdevserver-bench-{os.getpid()}")
+    ports: dict[str, int] = field(default_factory=dict)
+    # more variables for compose, such as PYTHON_IMAGE for a build
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def environment(self) -> dict[str, str]:
+        env = {**os.environ, **self.extra, "BENCH_DIR": str(BENCH), "BENCH_IMAGE": OURS,
+               "BENCH_GO_IMAGE": GO, "BENCH_OTHER_BASE_IMAGE": OTHER_BASE}  # fmt: skip
+        for service in PYTHON_SERVICES:
+            port = self.ports.setdefault(service, free_port())
+            env[f"BENCH_PORT_{service.upper().replace('-', '_')}"] = str(port)
+        return env
+
+    def compose(self, *args: str, timeout: float = 600) -> str:
+        files = [part for name in SETUPS[self.setup] for part in ("-f", str(ROOT / name))]
+        return docker("compose", "--project-directory", str(ROOT), "-p", self.project, *files,
+                      *args, timeout=timeout, env=self.environment())  # fmt: skip
+
+    def url(self, service: str) -> str:
+        if self.setup == "server alone":
+            port = DEFAULT_PORT if service == GO_SERVICE else self.ports[service]
+            return f"http://127.0.0.1:{port}/"
+        host_port = self.compose("port", service, str(DEFAULT_PORT)).splitlines()[0]
+        return f"http://{host_port}/"
+
+    def container(self, service: str) -> str:
+        return self.compose("ps", "-q", service)
+
+    def memory(self, service: str) -> int:
+        """The container's memory as `docker stats` counts it (page cache excluded), in bytes."""
+        usage = docker("stats", "--no-stream", "--format", "{{.MemUsage}}", self.container(service))
+        return parse_size(usage.split("/")[0].strip())
+
+    def cold_start(self, service: str) -> float:
+        """Seconds from `docker start` of the stopped container to its first 200."""
+        container = self.container(service)
+        docker("stop", container)
+        started = time.monotonic()
+        docker("start", container)
+        wait_for_200(self.url(service))
+        return time.monotonic() - started
+
+
+@contextmanager
+def running(setup: str, services: list[str]) -> Iterator[Stack]:
+    """Bring `services` up in `setup` (images already built), and take them down after."""
+    stack = Stack(setup)
+    try:
+        stack.compose("up", "--detach", "--no-build", *services)
+        for service in services:
+            wait_for_200(stack.url(service))
+        yield stack
+    finally:
+        stack.compose("down", "--timeout", "20")

@@ -16,8 +16,7 @@ import threading
 from pathlib import Path
 
 from bench import containers, images
-from bench.__main__ import OURS
-from bench.containers import ROOT, docker
+from bench.containers import OURS, ROOT, docker
 from bench.wrk import run_wrk
 
 SECONDS = 8
@@ -33,7 +32,7 @@ LAYERS = {
     "Flask: after_request hooks": "Flask.process_response (flask/app.py)",
     "app: metrics": "record_request (service/metrics.py)",
     "app: read /proc/1/status": "read_status (service/status.py)",
-    "fairness: gevent.idle()": "post_request (service/gunicorn_conf.py)",
+    "fairness: gevent.idle()": "Worker.yield_to_others (service/worker.py)",
 }
 
 
@@ -57,11 +56,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "profile.md")
     out = parser.parse_args().out
-    images.build_ours(OURS)
-    container, _ = containers.start(OURS)
-    try:
-        worker = docker("top", container.id, "-eo", "pid").split()[2]  # master, then workers
-        load = threading.Thread(target=run_wrk, args=(container.url, 32, SECONDS + 4))
+    images.build_ours()
+    with containers.running("server alone", ["server"]) as stack:
+        # master, then workers
+        worker = docker("top", stack.container("server"), "-eo", "pid").split()[2]
+        load = threading.Thread(target=run_wrk, args=(stack.url("server"), 32, SECONDS + 4))
         load.start()
         with tempfile.NamedTemporaryFile(suffix=".txt") as raw:
             record = [str(PY_SPY), "record", "--rate", "250", "--duration", str(SECONDS)]
@@ -73,8 +72,6 @@ def main() -> int:
             )
             total, inclusive = shares(Path(raw.name).read_text())
         load.join()
-    finally:
-        container.stop()
     lines = [
         f"Where one gunicorn worker of `{OURS}` spends its time serving `GET /` at 32 "
         f"keep-alive connections: py-spy, {total} samples over {SECONDS} s. A frame's "

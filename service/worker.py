@@ -148,9 +148,14 @@ class Worker(GeventWorker):
             req.must_close = True
         handled = bool(super().handle_request(listener_name, req, sock, addr))
         if self.fairness_yield:
-            gevent.idle()
+            self.yield_to_others()
         sock.await_next_head()
         return handled
+
+    @staticmethod
+    def yield_to_others() -> None:
+        """Wait until every other connection that is ready has been served."""
+        gevent.idle()
 
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
         if not isinstance(exc, HeadTimeout):
