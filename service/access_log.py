@@ -14,9 +14,12 @@ at most one buffer of its access log; the error log is not buffered.
 
 import atexit
 import os
+import re
 import select
 import sys
+import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 from gunicorn.glogging import Logger
@@ -24,6 +27,31 @@ from gunicorn.glogging import Logger
 BUFFER_BYTES = 64 * 1024
 PIPE_BUF = select.PIPE_BUF
 CUT_MARK = b"...\n"
+
+
+Atom = Callable[["BufferedAccessLogger", Any, dict[str, Any], Any], object]
+# gunicorn's atoms (glogging.Logger.atoms) that a line can be made of without building
+# all of them: gunicorn's atoms() also copies every header and environ entry, per line
+CHEAP_ATOMS: dict[str, Atom] = {
+    "h": lambda log, resp, environ, took: environ.get("REMOTE_ADDR", "-"),
+    "l": lambda log, resp, environ, took: "-",
+    "u": lambda log, resp, environ, took: log._get_user(environ) or "-",  # type: ignore[attr-defined]
+    "t": lambda log, resp, environ, took: log.now(),
+    "r": lambda log, resp, environ, took: (
+        f"{environ['REQUEST_METHOD']} {environ['RAW_URI']} {environ['SERVER_PROTOCOL']}"
+    ),
+    "s": lambda log, resp, environ, took: (
+        resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
+    ),
+    "b": lambda log, resp, environ, took: (
+        (getattr(resp, "sent", None) is not None and str(resp.sent)) or "-"
+    ),
+    "f": lambda log, resp, environ, took: environ.get("HTTP_REFERER", "-"),
+    "a": lambda log, resp, environ, took: environ.get("HTTP_USER_AGENT", "-"),
+    "D": lambda log, resp, environ, took: took.seconds * 1000000 + took.microseconds,
+    "p": lambda log, resp, environ, took: f"<{os.getpid()}>",
+}
+FORMAT_KEYS = re.compile(r"%\(([^)]+)\)")
 
 
 def line_aligned_chunks(lines: list[bytes], limit: int = PIPE_BUF) -> list[bytes]:
@@ -53,11 +81,19 @@ class BufferedAccessLogger(Logger):
 
     access_fd: int | None = None
     access_format = ""
+    # the atoms the format uses, when all are cheap; else gunicorn's full atoms()
+    cheap_atoms: dict[str, Atom] | None = None
+    # the Common Log Format time, made once a second rather than once a line
+    clock: tuple[int, str] = (-1, "")
 
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)
         # read once here (and again on a reload), not on every request
         self.access_format = cfg.access_log_format
+        keys = set(FORMAT_KEYS.findall(self.access_format))
+        self.cheap_atoms = (
+            {key: CHEAP_ATOMS[key] for key in keys} if keys <= CHEAP_ATOMS.keys() else None
+        )
         self.pending: list[bytes] = []
         self.pending_bytes = 0
         if cfg.accesslog == "-":
@@ -71,10 +107,9 @@ class BufferedAccessLogger(Logger):
             super().access(resp, req, environ, request_time)
             return
         try:
-            raw_atoms = self.atoms(resp, req, environ, request_time)
-            # the stubs call the atoms a TypedDict, SafeAtoms wants a dict: both are dicts
-            atoms = self.atoms_wrapper_class(raw_atoms)  # type: ignore[arg-type]
-            line = (self.access_format % atoms + "\n").encode("utf-8", "backslashreplace")
+            line = (self.format_line(resp, req, environ, request_time) + "\n").encode(
+                "utf-8", "backslashreplace"
+            )
         except Exception:
             self.error(traceback.format_exc())
             return
@@ -82,6 +117,25 @@ class BufferedAccessLogger(Logger):
         self.pending_bytes += len(line)
         if self.pending_bytes >= BUFFER_BYTES:
             self.flush_access_log()
+
+    def format_line(self, resp: Any, req: Any, environ: Any, request_time: Any) -> str:
+        """The line gunicorn would log, making only the atoms the format uses."""
+        if self.cheap_atoms is None:
+            raw_atoms = self.atoms(resp, req, environ, request_time)
+            # the stubs call the atoms a TypedDict, SafeAtoms wants a dict: both are dicts
+            return self.access_format % self.atoms_wrapper_class(raw_atoms)  # type: ignore[arg-type]
+        atoms = {}
+        for key, make in self.cheap_atoms.items():
+            value = make(self, resp, environ, request_time)
+            # as gunicorn's SafeAtoms: a quote in a value must not end a quoted field
+            atoms[key] = value.replace('"', '\\"') if isinstance(value, str) else value
+        return self.access_format % atoms
+
+    def now(self) -> str:
+        second = int(time.time())
+        if self.clock[0] != second:
+            self.clock = (second, super().now())
+        return self.clock[1]
 
     def flush_access_log(self) -> None:
         """Write the buffered lines out, in whole-line chunks of at most PIPE_BUF bytes."""
