@@ -57,11 +57,28 @@ def start_timer() -> None:
     g.request_started = time.perf_counter()
 
 
+# each label set's counter and histogram, looked up once: labels() validates its
+# arguments on every call. Bounded, as the label values are.
+CHILDREN: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+
+def children(endpoint: str, method: str, status: int) -> tuple[Counter, Histogram]:
+    key = (endpoint, method, status)
+    found = CHILDREN.get(key)
+    if found is None:
+        found = CHILDREN[key] = (
+            REQUESTS.labels(endpoint, method, str(status)),
+            LATENCY.labels(endpoint),
+        )
+    return found
+
+
 def record_request(response: Response) -> Response:
     endpoint = request.url_rule.rule if request.url_rule else UNMATCHED
     method = request.method if request.method in METHODS else OTHER_METHOD
-    REQUESTS.labels(endpoint, method, str(response.status_code)).inc()
-    LATENCY.labels(endpoint).observe(time.perf_counter() - g.request_started)
+    counter, latency = children(endpoint, method, response.status_code)
+    counter.inc()
+    latency.observe(time.perf_counter() - g.request_started)
     return response
 
 

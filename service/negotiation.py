@@ -5,7 +5,11 @@ from flask import abort, request
 
 def negotiated_format(formats: dict[str, str]) -> str:
     """The media type of `formats` (name: type, the default first) the client asked for."""
-    name = request.args.get("format")
+    # most requests carry no query and no Accept, or `*/*`: they get the default
+    # without a query or Accept header parsed (the hot path of every view)
+    name = request.args.get("format") if request.environ.get("QUERY_STRING") else None
+    if name is None and request.environ.get("HTTP_ACCEPT", "").strip() in ("", "*/*"):
+        return next(iter(formats.values()))
     if name is not None:
         if name not in formats:
             abort(400, f"format must be one of: {', '.join(formats)}")

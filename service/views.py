@@ -27,5 +27,6 @@ def status() -> Response:
     else:
         response = plain_text(raw)
     uncacheable(response)
-    response.vary.add("Accept")
+    # the whole header, set: parsing it as a set for one value costs more
+    response.headers["Vary"] = "Accept"
     return response
