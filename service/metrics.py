@@ -6,8 +6,10 @@ PROMETHEUS_MULTIPROC_DIR (a tmpfs, set by the gunicorn config) and /metrics sums
 
 import os
 import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -19,6 +21,9 @@ from prometheus_client import (
 )
 
 from service.errors import uncacheable
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 # Every label value comes from a fixed set, so no client can mint series: the
 # method from this list (else "other"), the endpoint from the route table (else
@@ -53,33 +58,53 @@ def collecting_registry() -> CollectorRegistry:
     return registry
 
 
-def start_timer() -> None:
-    g.request_started = time.perf_counter()
-
-
 # each label set's counter and histogram, looked up once: labels() validates its
 # arguments on every call. Bounded, as the label values are.
-CHILDREN: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+CHILDREN: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
 
 
-def children(endpoint: str, method: str, status: int) -> tuple[Counter, Histogram]:
+def children(endpoint: str, method: str, status: str) -> tuple[Counter, Histogram]:
     key = (endpoint, method, status)
     found = CHILDREN.get(key)
     if found is None:
         found = CHILDREN[key] = (
-            REQUESTS.labels(endpoint, method, str(status)),
+            REQUESTS.labels(endpoint, method, status),
             LATENCY.labels(endpoint),
         )
     return found
 
 
-def record_request(response: Response) -> Response:
-    endpoint = request.url_rule.rule if request.url_rule else UNMATCHED
-    method = request.method if request.method in METHODS else OTHER_METHOD
-    counter, latency = children(endpoint, method, response.status_code)
-    counter.inc()
-    latency.observe(time.perf_counter() - g.request_started)
-    return response
+class RequestMetrics:
+    """WSGI middleware around the Flask app: counts and times every request.
+
+    One wrapper instead of a before_request and an after_request hook, each of which
+    Flask dispatches (and checks for a coroutine) on every request. The route is read
+    when the response starts, while Flask's request context is still there.
+    """
+
+    def __init__(self, wsgi_app: "WSGIApplication") -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(
+        self, environ: "WSGIEnvironment", start_response: "StartResponse"
+    ) -> Iterable[bytes]:
+        started = time.perf_counter()
+        seen: list[tuple[str, str]] = []
+
+        def recording_start_response(status: str, *args: Any) -> Any:
+            rule = request.url_rule
+            seen.append((rule.rule if rule is not None else UNMATCHED, status))
+            return start_response(status, *args)
+
+        body = self.wsgi_app(environ, recording_start_response)
+        endpoint, status = seen[0] if seen else (UNMATCHED, "500")
+        method = environ["REQUEST_METHOD"]
+        counter, latency = children(
+            endpoint, method if method in METHODS else OTHER_METHOD, status.partition(" ")[0]
+        )
+        counter.inc()
+        latency.observe(time.perf_counter() - started)
+        return body
 
 
 def init_app(app: Flask) -> None:
@@ -90,5 +115,4 @@ def init_app(app: Flask) -> None:
         return uncacheable(Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST))
 
     app.add_url_rule("/metrics", view_func=metrics, methods=["GET"])
-    app.before_request(start_timer)
-    app.after_request(record_request)
+    app.wsgi_app = RequestMetrics(app.wsgi_app)  # type: ignore[method-assign]
