@@ -1,10 +1,14 @@
 """Plain-text error pages and the headers every response carries."""
 
-from typing import TypeVar
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Flask, Response, current_app
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 PLAIN_TEXT = "text/plain; charset=utf-8"
 
@@ -42,13 +46,30 @@ def uncacheable(response: AnyResponse) -> AnyResponse:
     return response
 
 
-def add_security_headers(response: Response) -> Response:
-    """Stop browsers from guessing a content type other than the one we send."""
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+class SecurityHeaders:
+    """WSGI middleware: the headers every response carries, whatever made it.
+
+    X-Content-Type-Options stops browsers from guessing a content type other than
+    the one we send. A middleware appends it to the list Flask hands the server,
+    where an after_request hook would cost a dispatch and a header set per request.
+    """
+
+    HEADERS = (("X-Content-Type-Options", "nosniff"),)
+
+    def __init__(self, wsgi_app: "WSGIApplication") -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(
+        self, environ: "WSGIEnvironment", start_response: "StartResponse"
+    ) -> Iterable[bytes]:
+        def with_headers(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
+            headers.extend(self.HEADERS)
+            return start_response(status, headers, *args)
+
+        return self.wsgi_app(environ, with_headers)
 
 
 def init_app(app: Flask) -> None:
     """Register the error handlers and response headers on the app."""
     app.register_error_handler(HTTPException, http_error)
-    app.after_request(add_security_headers)
+    app.wsgi_app = SecurityHeaders(app.wsgi_app)  # type: ignore[method-assign]
