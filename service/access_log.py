@@ -29,6 +29,9 @@ PIPE_BUF = select.PIPE_BUF
 CUT_MARK = b"...\n"
 
 
+# the `p` atom, made once per process rather than with a getpid call per line
+PROCESS = [f"<{os.getpid()}>"]
+os.register_at_fork(after_in_child=lambda: PROCESS.__setitem__(0, f"<{os.getpid()}>"))
 Atom = Callable[["BufferedAccessLogger", Any, dict[str, Any], Any], object]
 # gunicorn's atoms (glogging.Logger.atoms) that a line can be made of without building
 # all of them: gunicorn's atoms() also copies every header and environ entry, per line
@@ -49,7 +52,7 @@ CHEAP_ATOMS: dict[str, Atom] = {
     "f": lambda log, resp, environ, took: environ.get("HTTP_REFERER", "-"),
     "a": lambda log, resp, environ, took: environ.get("HTTP_USER_AGENT", "-"),
     "D": lambda log, resp, environ, took: took.seconds * 1000000 + took.microseconds,
-    "p": lambda log, resp, environ, took: f"<{os.getpid()}>",
+    "p": lambda log, resp, environ, took: PROCESS[0],
 }
 FORMAT_KEYS = re.compile(r"%\(([^)]+)\)")
 
