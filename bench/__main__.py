@@ -48,6 +48,9 @@ def measure_setup(setup: str, targets: list[str], options: argparse.Namespace,
         if setup == "server alone":
             for target in targets:
                 results.memory_idle[target] = stack.memory(target)
+        # a warm-up for each, unmeasured: a fresh server's first second is slower
+        for target in targets + levers:
+            run_wrk(stack.url(target), max(options.connections), 1)
         # interleaved: each round measures every target once, so drift hits all alike
         for connections in options.connections:
             at_levers = connections == results.lever_connections
