@@ -217,15 +217,16 @@ def markdown(results: Results) -> str:
 def chart(results: Results, path: Path) -> None:
     figure, (throughput, latency) = plt.subplots(1, 2, figsize=(11, 4.5))
     for setup, style in (("server alone", "-"), ("as users run it", "--")):
-        for target, label in TARGETS.items():
+        # one colour a target, one line style a setup
+        for index, (target, label) in enumerate(TARGETS.items()):
             series = [results.load.get((setup, target, c)) for c in results.connections]
             if any(s is None for s in series):
                 continue
-            name = f"{label} ({setup})"
+            look = {"linestyle": style, "marker": "o", "color": f"C{index}"}
             rps = [s.rps for s in series if s]
             p99 = [s.p99 * 1000 for s in series if s]
-            throughput.plot(results.connections, rps, style, marker="o", label=name)
-            latency.plot(results.connections, p99, style, marker="o", label=name)
+            throughput.plot(results.connections, rps, label=f"{label} ({setup})", **look)
+            latency.plot(results.connections, p99, **look)
     throughput.set(xlabel="connections", ylabel="requests/s", title="Throughput",
                    xscale="log", yscale="log")  # fmt: skip
     latency.set(xlabel="connections", ylabel="p99 latency (ms)", title="p99 latency",

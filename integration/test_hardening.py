@@ -30,34 +30,47 @@ def own_status(server_url: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
+def posture(server_url: str) -> dict[str, str]:
+    """Each /posture check's status, as the server judges its own container from inside."""
+    document = requests.get(f"{server_url}/posture", params={"format": "json"}, timeout=5).json()
+    return {check["id"]: check["status"] for check in document["checks"]}
+
+
+@pytest.fixture(scope="module")
 def host_config(server_container: Container) -> dict[str, Any]:
     """The server container's HostConfig, from docker inspect."""
     config: dict[str, Any] = server_container.attrs["HostConfig"]
     return config
 
 
-def test_runs_as_a_non_root_user(own_status: dict[str, Any]) -> None:
+def test_runs_as_a_non_root_user(own_status: dict[str, Any], posture: dict[str, str]) -> None:
+    assert posture["non-root-user"] == "pass"
     assert own_status["Uid"]["effective"] != 0
     assert own_status["Gid"]["effective"] != 0
 
 
-def test_has_no_effective_capabilities(own_status: dict[str, Any]) -> None:
+def test_has_no_effective_capabilities(own_status: dict[str, Any], posture: dict[str, str]) -> None:
+    assert posture["no-capabilities"] == "pass"
     assert int(own_status["CapEff"]["mask"], 16) == 0
     assert int(own_status["CapBnd"]["mask"], 16) == 0
 
 
-def test_cannot_gain_privileges(own_status: dict[str, Any]) -> None:
+def test_cannot_gain_privileges(own_status: dict[str, Any], posture: dict[str, str]) -> None:
+    assert posture["no-new-privileges"] == "pass"
     assert own_status["NoNewPrivs"] is True
 
 
 def test_runs_under_the_default_seccomp_filter(
-    own_status: dict[str, Any], host_config: dict[str, Any]
+    own_status: dict[str, Any], host_config: dict[str, Any], posture: dict[str, str]
 ) -> None:
+    assert posture["seccomp-filter"] == "pass"
     assert own_status["Seccomp"]["value"] == 2
     assert not any("seccomp" in option for option in host_config["SecurityOpt"] or [])
 
 
-def test_root_filesystem_is_read_only(host_config: dict[str, Any]) -> None:
+def test_root_filesystem_is_read_only(host_config: dict[str, Any], posture: dict[str, str]) -> None:
+    # from inside (the / mount in mountinfo) and from outside
+    assert posture["read-only-root"] == "pass"
     assert host_config["ReadonlyRootfs"] is True
     # no tmpfs beyond /dev/shm, which every container has
     assert not host_config.get("Tmpfs")
@@ -90,8 +103,9 @@ def test_restarts_on_failure_up_to_five_times(host_config: dict[str, Any]) -> No
 
 
 def test_no_host_namespaces_and_no_docker_socket(
-    host_config: dict[str, Any], server_container: Container
+    host_config: dict[str, Any], server_container: Container, posture: dict[str, str]
 ) -> None:
+    assert posture["no-docker-socket"] == "pass"
     for mode in ("NetworkMode", "PidMode", "IpcMode", "UTSMode", "UsernsMode"):
         assert host_config[mode] != "host", mode
     mounts = [mount.get("Source", "") for mount in server_container.attrs["Mounts"]]

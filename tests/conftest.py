@@ -1,20 +1,14 @@
 """Fixtures for the fast tests: the app on a known status file, and a real gunicorn."""
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
 from service.app import create_app
+from tests.servers import gunicorn_serving
 
 SAMPLES = Path(__file__).parent / "samples"
 
@@ -44,47 +38,6 @@ def broken_client(tmp_path: Path) -> FlaskClient:
     """A test client for an app whose status file does not exist."""
     app = create_app({"TESTING": True, "STATUS_PATH": str(tmp_path / "missing")})
     return app.test_client()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def gunicorn_serving(status_file: Path, log_file: Path) -> Iterator[str]:
-    """Run gunicorn with the shipped config on a free loopback port, logging to `log_file`."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "IBDEVSERVER_HOST": "127.0.0.1",
-        "IBDEVSERVER_PORT": str(port),
-        "IBDEVSERVER_STATUS_PATH": str(status_file),
-    }
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    with log_file.open("wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                requests.get(f"{url}/healthz", timeout=1)
-                break
-            except requests.ConnectionError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("gunicorn did not start serving") from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 @pytest.fixture

@@ -1,13 +1,16 @@
 """The app under a real gunicorn, started with the config the image uses."""
 
+import os
 import re
+import subprocess
+import threading
 import time
 from pathlib import Path
 
 import requests
 
-from tests.conftest import gunicorn_serving
 from tests.prometheus_text import requests_counted
+from tests.servers import gunicorn_process, gunicorn_serving
 
 
 def test_serves_the_status_file_over_http(gunicorn_url: str, status_file: Path) -> None:
@@ -56,3 +59,45 @@ def test_every_access_line_is_written_by_the_time_gunicorn_stops(
         for _ in range(50):
             assert session.get(url, timeout=5).status_code == 200
     assert len(access_lines(log)) == 50
+
+
+def test_access_lines_stay_whole_through_a_slow_pipe(status_file: Path) -> None:
+    # a container's stdout is a pipe, shared by both workers; read slowly, it fills, and a
+    # write larger than PIPE_BUF can then be split by the other worker's
+    marker = f"whole-{time.monotonic_ns()}"
+    agent = marker + "-" + "a" * 1500
+    received = bytearray()
+    clients, each = 32, 60
+    with gunicorn_process(status_file, subprocess.PIPE) as (url, server):
+        assert server.stdout is not None
+        pipe = server.stdout.fileno()
+
+        def drain() -> None:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and (chunk := os.read(pipe, 4096)):
+                received.extend(chunk)
+                time.sleep(0.002)
+
+        reader = threading.Thread(target=drain)
+        reader.start()
+
+        def client() -> None:
+            with requests.Session() as session:
+                for _ in range(each):
+                    session.get(f"{url}/healthz", headers={"User-Agent": agent}, timeout=10)
+
+        load = [threading.Thread(target=client) for _ in range(clients)]
+        for thread in load:
+            thread.start()
+        for thread in load:
+            thread.join(timeout=120)
+    reader.join(timeout=130)
+    server.stdout.close()
+    whole = re.compile(
+        r'^\S+ - - \[[^\]]+\] "GET /healthz HTTP/1\.1" 200 3 "-" "'
+        + re.escape(agent)
+        + r'" \d+us pid=<\d+>$'
+    )
+    lines = [line for line in received.decode(errors="replace").splitlines() if marker in line]
+    assert [line[:100] for line in lines if not whole.match(line)] == []
+    assert len(lines) == clients * each

@@ -1,0 +1,62 @@
+"""A real gunicorn with the shipped config, for the fast tests (no Docker)."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import requests
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def gunicorn_process(
+    status_file: Path, stdout: int | IO[Any]
+) -> Iterator[tuple[str, "subprocess.Popen[bytes]"]]:
+    """Run gunicorn on a free loopback port, its output to `stdout`; yield its URL and process."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "IBDEVSERVER_HOST": "127.0.0.1",
+        "IBDEVSERVER_PORT": str(port),
+        "IBDEVSERVER_STATUS_PATH": str(status_file),
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf"],
+        env=env,
+        stdout=stdout,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                requests.get(f"{url}/healthz", timeout=1)
+                break
+            except requests.ConnectionError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("gunicorn did not start serving") from None
+                time.sleep(0.1)
+        yield url, server
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@contextmanager
+def gunicorn_serving(status_file: Path, log_file: Path) -> Iterator[str]:
+    """Run gunicorn with the shipped config on a free loopback port, logging to `log_file`."""
+    with log_file.open("wb") as log, gunicorn_process(status_file, log) as (url, _):
+        yield url
