@@ -140,7 +140,14 @@ def goal_lines(results: Results) -> list[str]:
     if results.posture.runs:
         p99 = results.posture.p99
         row("`/posture` p99, one connection, no other load", ms(p99), "≤ 20 ms", p99 <= 0.02)
-    return [*lines, ""]
+    return [
+        *lines,
+        "",
+        "What each mechanism costs is in the lever table below. Where a goal is missed, "
+        "[decisions.md](decisions.md) says what stands in the way and what was tried, and "
+        "[profile.md](profile.md) where a worker's time goes.",
+        "",
+    ]
 
 
 def lever_lines(results: Results) -> list[str]:

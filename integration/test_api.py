@@ -11,6 +11,7 @@ from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
 from integration.helpers import ROOT, SOURCE_REVISION, access_lines, root_requests_served
+from tests.known_values import IMAGE_UID
 
 OPENAPI_DOCUMENT = json.loads((ROOT / "service" / "openapi.json").read_text())
 
@@ -22,7 +23,7 @@ def test_json_view_by_accept_header(server_url: str) -> None:
     document = response.json()
     assert document["Name"] == "gunicorn"
     assert document["Pid"] == 1
-    assert document["Uid"]["effective"] == 10001
+    assert document["Uid"]["effective"] == IMAGE_UID
     assert document["CapEff"]["names"] == []
     assert document["Seccomp"]["mode"] == "filter"
     assert isinstance(document["VmRSS"], int)

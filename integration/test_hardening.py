@@ -3,7 +3,6 @@
 References: CIS Docker Benchmark sections 4 and 5, the OWASP Docker Security Cheat Sheet.
 """
 
-import re
 import subprocess
 import sysconfig
 from pathlib import Path
@@ -15,6 +14,7 @@ from docker.models.containers import Container
 from testcontainers.compose import DockerCompose
 
 from integration.helpers import ROOT
+from tests.known_values import IMAGE_GID, IMAGE_UID
 
 STRUCTURE_TEST = ROOT / "integration" / "structure-test.yaml"
 # installed with the test extra, beside this Python
@@ -128,8 +128,7 @@ def test_stop_grace_period_outlasts_gunicorns_graceful_timeout(
 
 
 def test_runs_as_the_dockerfiles_user(server_container: Container) -> None:
-    (user,) = re.findall(r"^USER (\S+)$", (ROOT / "Dockerfile").read_text(), re.M)
-    assert server_container.attrs["Config"]["User"] == user
+    assert server_container.attrs["Config"]["User"] == f"{IMAGE_UID}:{IMAGE_GID}"
 
 
 def test_image_structure(stack: DockerCompose, server_container: Container) -> None:

@@ -14,6 +14,7 @@ import requests
 from testcontainers.compose import DockerCompose
 
 from integration.helpers import TEST_IMAGE, running_image
+from tests.known_values import IMAGE_UID
 from tests.kubernetes import only_container, pod_spec, render
 from tests.test_kubernetes import quantity_bytes
 
@@ -58,6 +59,6 @@ def test_each_probe_answers_200_under_the_pods_settings(
 
 def test_the_pods_settings_are_in_force(as_the_pod_runs_it: str) -> None:
     status = requests.get(as_the_pod_runs_it, params={"format": "json"}, timeout=5).json()
-    assert status["Uid"]["effective"] == 10001
+    assert status["Uid"]["effective"] == IMAGE_UID
     assert status["CapEff"]["names"] == []
     assert status["NoNewPrivs"] is True

@@ -1,4 +1,7 @@
-"""Values the fast tests share."""
+"""Values the tests share."""
+
+import re
+from pathlib import Path
 
 # the names of Docker's default capability set, in bit order
 DOCKER_DEFAULT_NAMES = [
@@ -17,3 +20,13 @@ DOCKER_DEFAULT_NAMES = [
     "CAP_AUDIT_WRITE",
     "CAP_SETFCAP",
 ]
+
+
+def dockerfile_user() -> tuple[int, int]:
+    """The UID and GID of the Dockerfile's numeric `USER`: the one source of both."""
+    dockerfile = (Path(__file__).parents[1] / "Dockerfile").read_text()
+    (user,) = re.findall(r"^USER (\d+):(\d+)$", dockerfile, re.M)
+    return int(user[0]), int(user[1])
+
+
+IMAGE_UID, IMAGE_GID = dockerfile_user()

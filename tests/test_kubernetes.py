@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from service import gunicorn_conf
+from tests.known_values import IMAGE_GID, IMAGE_UID
 from tests.kubernetes import (
     BASE,
     RESTRICTED_EXAMPLE,
@@ -125,9 +126,8 @@ def test_restricted_example_namespace_enforces_the_restricted_level(
 
 
 def test_uid_and_gid_are_the_images_user(pod: dict[str, Any]) -> None:
-    (user,) = re.findall(r"^USER (\d+):(\d+)$", (ROOT / "Dockerfile").read_text(), re.M)
     for context in (pod["securityContext"], only_container(pod)["securityContext"]):
-        assert (str(context["runAsUser"]), str(context["runAsGroup"])) == user
+        assert (context["runAsUser"], context["runAsGroup"]) == (IMAGE_UID, IMAGE_GID)
 
 
 def test_the_port_is_the_one_gunicorn_binds_everywhere(
