@@ -1,6 +1,7 @@
 """Helpers the compose-level tests share: stacks, addresses, raw exchanges, waits."""
 
 import json
+import os
 import socket
 import time
 import uuid
@@ -23,8 +24,9 @@ from tests.prometheus_text import requests_counted
 ROOT = Path(__file__).parents[1]
 COMPOSE_FILES = ["docker-compose.yml", "docker-compose.test.yml"]
 CONTAINER_PORT = DEFAULT_PORT
-# the suite's own tag, so that a run never retags the user's `ibdevserver`
-TEST_IMAGE = "ibdevserver-test"
+# the suite's own tag, so that a run never retags the user's `ibdevserver`; two
+# checkouts testing on one engine at once give each its own
+TEST_IMAGE = os.environ.get("IBDEVSERVER_TEST_IMAGE", "ibdevserver-test")
 # a short SHA that JSON would read as a number (8.968e+53): /version must keep it a string
 SOURCE_REVISION = "8968e50"
 
