@@ -27,17 +27,17 @@ PY_SPY = Path(sysconfig.get_path("scripts")) / "py-spy"
 LAYERS: dict[str, str | tuple[str, ...]] = {
     "gunicorn: parse the request": "Parser.__next__ (gunicorn/http/parser.py)",
     "gunicorn: send the response": "Response.write (gunicorn/http/wsgi.py)",
-    "gunicorn: access log (buffered)": "BufferedAccessLogger.access (service/access_log.py)",
+    "gunicorn: access log (buffered)": "BufferedAccessLogger.access (service/server/access_log.py)",
     "Flask: the whole app": "Flask.wsgi_app (flask/app.py)",
     "Flask: request context": "Flask.request_context (flask/app.py)",
     "Flask: after_request hooks": "Flask.process_response (flask/app.py)",
     "app: metrics": (
-        "children (service/metrics.py)",
+        "children (service/web/metrics.py)",
         "Counter.inc (prometheus_client/metrics.py)",
         "Histogram.observe (prometheus_client/metrics.py)",
     ),
-    "app: read /proc/1/status": "read_status (service/status.py)",
-    "fairness: the yield after each request": "Worker.yield_to_others (service/worker.py)",
+    "app: read /proc/1/status": "read_status (service/web/status.py)",
+    "fairness: the yield after each request": "Worker.yield_to_others (service/server/worker.py)",
 }
 
 

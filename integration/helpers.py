@@ -18,7 +18,7 @@ import requests
 from docker.models.containers import Container
 from testcontainers.compose import DockerCompose
 
-from service.settings import DEFAULT_PORT
+from service.settings import DEFAULT_PORT, Settings
 from tests.prometheus_text import requests_counted
 
 ROOT = Path(__file__).parents[1]
@@ -95,6 +95,12 @@ def service_container(
     container_id = compose.get_container(service).ID
     assert container_id
     return client.containers.get(container_id)
+
+
+def container_settings(container: Container) -> Settings:
+    """The settings the container's server runs with: its environment, read as it reads it."""
+    environment = dict(item.split("=", 1) for item in container.attrs["Config"]["Env"])
+    return Settings.from_environ(environment)
 
 
 def run_python(container: Container, code: str) -> str:

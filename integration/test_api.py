@@ -13,7 +13,7 @@ from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAP
 from integration.helpers import ROOT, SOURCE_REVISION, access_lines, root_requests_served
 from tests.known_values import IMAGE_UID
 
-OPENAPI_DOCUMENT = json.loads((ROOT / "service" / "openapi.json").read_text())
+OPENAPI_DOCUMENT = json.loads((ROOT / "service" / "web" / "openapi.json").read_text())
 
 
 def test_json_view_by_accept_header(server_url: str) -> None:

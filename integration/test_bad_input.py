@@ -12,11 +12,11 @@ import time
 
 import pytest
 import requests
+from docker.models.containers import Container
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from integration.helpers import address, exchange
-from service.worker import DEFAULT_HEADER_TIMEOUT
+from integration.helpers import address, container_settings, exchange
 
 STATUS_LINE = re.compile(rb"HTTP/1\.[01] (\d{3}) ")
 HOST = b"Host: ibdevserver\r\n"
@@ -163,10 +163,18 @@ def test_ssh_banner_gets_a_400(server_url: str) -> None:
     assert statuses(answer) == [400], answer[:200]
 
 
-def stalled_connection_outcome(server_url: str, trickle: bytes) -> tuple[bytes, float]:
+@pytest.fixture(scope="module")
+def header_timeout(server_container: Container) -> float:
+    """The head deadline the stack's server runs with."""
+    return container_settings(server_container).header_timeout
+
+
+def stalled_connection_outcome(
+    server_url: str, trickle: bytes, header_timeout: float
+) -> tuple[bytes, float]:
     """Send `trickle` a byte a second (bounded by its length); return the answer and when."""
     host, port = address(server_url)
-    with socket.create_connection((host, port), timeout=DEFAULT_HEADER_TIMEOUT + 5) as sock:
+    with socket.create_connection((host, port), timeout=header_timeout + 5) as sock:
         started = time.monotonic()
         for byte in trickle:
             readable, _, _ = select.select([sock], [], [], 1.0)
@@ -180,18 +188,22 @@ def stalled_connection_outcome(server_url: str, trickle: bytes) -> tuple[bytes, 
         return answer, time.monotonic() - started
 
 
-def test_a_trickled_head_is_cut_off_with_408_at_the_deadline(server_url: str) -> None:
+def test_a_trickled_head_is_cut_off_with_408_at_the_deadline(
+    server_url: str, header_timeout: float
+) -> None:
     trickle = b"GET / HTTP/1.1\r\nHost: ibdevserver\r\nX-Slow: " + b"s" * 30
-    answer, elapsed = stalled_connection_outcome(server_url, trickle)
+    answer, elapsed = stalled_connection_outcome(server_url, trickle, header_timeout)
     assert statuses(answer) == [408], answer[:200]
     assert b"\r\nConnection: close\r\n" in answer
-    assert DEFAULT_HEADER_TIMEOUT - 0.5 < elapsed < DEFAULT_HEADER_TIMEOUT + 2
+    assert header_timeout - 0.5 < elapsed < header_timeout + 2
 
 
-def test_an_empty_connection_is_closed_at_the_deadline(server_url: str) -> None:
-    answer, elapsed = stalled_connection_outcome(server_url, b"")
+def test_an_empty_connection_is_closed_at_the_deadline(
+    server_url: str, header_timeout: float
+) -> None:
+    answer, elapsed = stalled_connection_outcome(server_url, b"", header_timeout)
     assert answer == b""
-    assert DEFAULT_HEADER_TIMEOUT - 0.5 < elapsed < DEFAULT_HEADER_TIMEOUT + 2
+    assert header_timeout - 0.5 < elapsed < header_timeout + 2
 
 
 def test_healthy_after_hostile_clients(server_url: str) -> None:

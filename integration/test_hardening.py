@@ -13,7 +13,7 @@ import requests
 from docker.models.containers import Container
 from testcontainers.compose import DockerCompose
 
-from integration.helpers import ROOT
+from integration.helpers import ROOT, container_settings
 from tests.known_values import IMAGE_GID, IMAGE_UID
 
 STRUCTURE_TEST = ROOT / "integration" / "structure-test.yaml"
@@ -122,9 +122,8 @@ def test_port_is_published_on_loopback_only(host_config: dict[str, Any]) -> None
 def test_stop_grace_period_outlasts_gunicorns_graceful_timeout(
     server_container: Container,
 ) -> None:
-    from service import gunicorn_conf
-
-    assert server_container.attrs["Config"]["StopTimeout"] > gunicorn_conf.graceful_timeout
+    graceful_timeout = container_settings(server_container).graceful_timeout
+    assert server_container.attrs["Config"]["StopTimeout"] > graceful_timeout
 
 
 def test_runs_as_the_dockerfiles_user(server_container: Container) -> None:

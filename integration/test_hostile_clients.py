@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 
+import docker
 import pytest
 import requests
 from docker.models.containers import Container
@@ -26,11 +27,12 @@ from integration.helpers import (
     StackFactory,
     access_lines,
     address,
+    container_settings,
     run_python,
+    service_container,
     service_url,
     stack_up,
 )
-from service import gunicorn_conf
 
 TIGHT_CONNECTIONS, TIGHT_HEADER_TIMEOUT = 50, 3.0
 
@@ -234,11 +236,14 @@ def test_a_hostile_status_file_never_gets_a_5xx(tight_stack: DockerCompose) -> N
     assert document["Uid"]["effective"] == 10001
 
 
-def test_stalled_clients_cannot_hold_every_connection(tight_stack: DockerCompose) -> None:
+def test_stalled_clients_cannot_hold_every_connection(
+    tight_stack: DockerCompose, docker_client: docker.DockerClient
+) -> None:
     url = service_url(tight_stack, "server")
     host, port = address(url)
-    header_timeout = TIGHT_HEADER_TIMEOUT
-    capacity = gunicorn_conf.workers * TIGHT_CONNECTIONS
+    settings = container_settings(service_container(tight_stack, docker_client, "server"))
+    header_timeout = settings.header_timeout
+    capacity = settings.workers * settings.worker_connections
     held: list[socket.socket] = []
     try:
         # more half-sent requests than both workers hold together

@@ -15,7 +15,7 @@ from selenium.webdriver.common.by import By
 from testcontainers.compose import DockerCompose
 
 from integration.helpers import ROOT, TEST_IMAGE, running_image
-from service.posture import RULES
+from service.procfs.posture import RULES
 
 REQUIRED = [rule.id for rule in RULES if rule.required]
 SCREENSHOT = ROOT / "docs" / "posture.png"

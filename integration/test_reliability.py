@@ -19,6 +19,7 @@ from testcontainers.compose import DockerCompose
 from integration.helpers import (
     StackFactory,
     address,
+    container_settings,
     root_requests_served,
     run_python,
     service_container,
@@ -27,7 +28,6 @@ from integration.helpers import (
     wait_until,
 )
 from integration.load import run_load
-from service import gunicorn_conf
 
 pytestmark = pytest.mark.slow
 
@@ -80,7 +80,8 @@ def test_killed_worker_is_replaced_and_only_its_requests_fail(
     container = service_container(own_stack, docker_client, "server")
     url = service_url(own_stack, "server")
     workers = worker_pids(container)
-    assert len(workers) == gunicorn_conf.workers
+    worker_count = container_settings(container).workers
+    assert len(workers) == worker_count
     results = []
     load = threading.Thread(
         target=lambda: results.append(run_load(url, total=8000, connections=CONNECTIONS))
@@ -97,7 +98,7 @@ def test_killed_worker_is_replaced_and_only_its_requests_fail(
 
     def replaced() -> bool:
         current = worker_pids(container)
-        return victim not in current and len(current) == gunicorn_conf.workers
+        return victim not in current and len(current) == worker_count
 
     wait_until(replaced, within=10, what="a replacement worker")
     replaced_after = time.monotonic() - killed_at
@@ -178,11 +179,13 @@ def test_graceful_stop_finishes_the_request_in_flight(
     assert request_outcome(host, port) == "ConnectionRefusedError"
 
 
-ESTABLISHED_TO_SERVER = f"""
+def established_to_server(port: int) -> str:
+    """Code that counts the connections established to `port` inside the container."""
+    return f"""
 count = 0
 for line in open("/proc/net/tcp").readlines()[1:]:
     local, state = line.split()[1], line.split()[3]
-    count += local.endswith(":{gunicorn_conf.PORT:04X}") and state == "01"
+    count += local.endswith(":{port:04X}") and state == "01"
 print(count)
 """
 
@@ -191,6 +194,7 @@ def test_slow_clients_do_not_stall_normal_requests(
     server_url: str, server_container: Container
 ) -> None:
     host, port = address(server_url)
+    count_established = established_to_server(container_settings(server_container).port)
     held: list[socket.socket] = []
     try:
         for _ in range(256):
@@ -198,7 +202,7 @@ def test_slow_clients_do_not_stall_normal_requests(
             slow.sendall(b"GET / HTTP/1.1\r\nHost: ibdevserver\r\nX-Slow: ")
             held.append(slow)
         wait_until(
-            lambda: int(run_python(server_container, ESTABLISHED_TO_SERVER)) >= 256,
+            lambda: int(run_python(server_container, count_established)) >= 256,
             within=10,
             what="256 slow connections established inside the container",
         )
@@ -257,7 +261,7 @@ def test_drain_on_stop_fails_readiness_and_serves_every_request(
     container = service_container(draining_stack, docker_client, "server")
     url = service_url(draining_stack, "server")
     grace_period = container.attrs["Config"]["StopTimeout"]
-    assert grace_period > DRAIN_SECONDS + gunicorn_conf.REQUEST_GRACE_SECONDS
+    assert grace_period > container_settings(container).graceful_timeout
 
     stop_load, stop_polling = threading.Event(), threading.Event()
     results, polls = [], []

@@ -1,6 +1,13 @@
 """ibdevserver: serve the status of a container's first process over HTTP.
 
-The application factory lives in `service.app`, not here: gunicorn imports
-`service.gunicorn_conf` before any worker starts, and that must not import the
-app (and prometheus_client with it) before the metrics directory is set.
+The package is split by the process that runs each part:
+
+- `service.server`: gunicorn's master and workers (the worker class, the access
+  logger, the drain flag). No Flask and no prometheus_client: the master imports
+  this before the metrics directory is set (tests/test_rooms.py holds the rule).
+- `service.web`: the Flask app, imported only by the workers.
+- `service.procfs`: pure code, text and file trees in, typed data out; it imports
+  neither of the others.
+- At the top: `gunicorn_conf` and `healthcheck`, which the Dockerfile, compose and
+  the Deployment name, and `settings`, which all of them read.
 """

@@ -3,26 +3,24 @@
 gunicorn -c python:service.gunicorn_conf
 """
 
-import math
 import os
 import shutil
 import tempfile
 from typing import Any
 
-from service.settings import DEFAULT_PORT, drain_seconds, env_flag, env_int, env_text
+from service.settings import Settings
 
-wsgi_app = "service.app:create_app()"
+SETTINGS = Settings.from_environ()
 
-# every interface by default: inside a container that is the only way in
-HOST = env_text("IBDEVSERVER_HOST", "0.0.0.0")  # noqa: S104
-PORT = env_int("IBDEVSERVER_PORT", DEFAULT_PORT, minimum=1)
-bind = [f"{HOST}:{PORT}"]
-workers = env_int("IBDEVSERVER_WORKERS", 2, minimum=1)
+wsgi_app = "service.web.app:create_app()"
+
+bind = [f"{SETTINGS.host}:{SETTINGS.port}"]
+workers = SETTINGS.workers
 # gevent: a connection waiting on a slow or idle client costs a greenlet, not a
 # thread or a worker (docs/decisions.md); our subclass adds the head deadline,
-# the fairness yield and the access-log flushing (service/worker.py)
-worker_class = "service.worker.Worker"
-worker_connections = env_int("IBDEVSERVER_WORKER_CONNECTIONS", 1000, minimum=1)
+# the fairness yield and the access-log flushing (service/server/worker.py)
+worker_class = "service.server.worker.Worker"
+worker_connections = SETTINGS.worker_connections
 
 # the heartbeat file lives in memory: a disk-backed /tmp can stall it, and the
 # root filesystem may be read-only
@@ -31,15 +29,11 @@ worker_tmp_dir = "/dev/shm"  # noqa: S108 (a tmpfs, by design)
 control_socket_disable = True
 
 timeout = 30
-# once a worker stops serving, how long its requests in flight may take to finish
-REQUEST_GRACE_SECONDS = 10
-# on SIGTERM a worker first drains this long: /readyz fails, serving goes on
-DRAIN_SECONDS = drain_seconds()
-# how long the master waits for its workers after SIGTERM before killing them
-# (gunicorn takes whole seconds)
-graceful_timeout = math.ceil(DRAIN_SECONDS) + REQUEST_GRACE_SECONDS
+# how long the master waits for its workers after SIGTERM before killing them: the
+# drain (/readyz fails, serving goes on), then the requests in flight
+graceful_timeout = SETTINGS.graceful_timeout
 # how long a kept-alive connection may idle before its next request; the
-# request head then has IBDEVSERVER_HEADER_TIMEOUT (service/worker.py)
+# request head then has IBDEVSERVER_HEADER_TIMEOUT (service/server/worker.py)
 keepalive = 5
 
 # request-size limits (gunicorn's defaults, made explicit)
@@ -48,13 +42,13 @@ limit_request_fields = 100
 limit_request_field_size = 8190
 
 # on by default; off only to measure what it costs (python -m bench)
-accesslog = "-" if env_flag("IBDEVSERVER_ACCESS_LOG", True) else None
+accesslog = "-" if SETTINGS.access_log else None
 # the common log format plus the time taken and the worker that answered
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(D)sus pid=%(p)s'
 errorlog = "-"
-# buffers the access log (service/access_log.py says why)
-logger_class = "service.access_log.BufferedAccessLogger"
-loglevel = env_text("IBDEVSERVER_LOG_LEVEL", "info")
+# buffers the access log (service/server/access_log.py says why)
+logger_class = "service.server.access_log.BufferedAccessLogger"
+loglevel = SETTINGS.log_level
 
 METRICS_DIR_PREFIX = "ibdevserver-metrics-"
 

@@ -10,7 +10,7 @@ proxy variables (HTTP_PROXY and the rest, which Docker can inject): a probe of
 import sys
 import urllib.request
 
-from service.settings import DEFAULT_PORT, env_int
+from service.settings import Settings
 
 # no ProxyHandler of the environment's: an empty mapping means no proxy at all
 DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -18,8 +18,7 @@ DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 def main(path: str = "/readyz") -> int:
     """Ask the server on this host's configured port whether `path` answers 200."""
-    port = env_int("IBDEVSERVER_PORT", DEFAULT_PORT, minimum=1)
-    url = f"http://127.0.0.1:{port}{path}"
+    url = f"http://127.0.0.1:{Settings.from_environ().port}{path}"
     try:
         with DIRECT.open(url, timeout=3) as response:
             return 0 if response.status == 200 else 1

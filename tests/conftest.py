@@ -7,7 +7,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service.app import create_app
+from service.web.app import create_app
 from tests.servers import gunicorn_serving
 
 SAMPLES = Path(__file__).parent / "samples"

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from service import gunicorn_conf
-from service.access_log import CUT_MARK, PIPE_BUF, BufferedAccessLogger, line_aligned_chunks
+from service.server.access_log import CUT_MARK, PIPE_BUF, BufferedAccessLogger, line_aligned_chunks
 
 lines = st.lists(
     st.binary(min_size=0, max_size=3 * PIPE_BUF).map(lambda raw: raw.replace(b"\n", b"") + b"\n")

@@ -3,7 +3,7 @@ import subprocess
 
 import pytest
 
-from service.capabilities import (
+from service.procfs.capabilities import (
     CAPABILITY_NAMES,
     DOCKER_DEFAULT_MASK,
     beyond_docker_default,

@@ -9,8 +9,8 @@ import pytest
 from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 
-from service.app import create_app
-from service.posture import RULES, assess
+from service.procfs.posture import RULES, assess
+from service.web.app import create_app
 
 HARDENED_STATUS = (
     "Uid:\t10001\t10001\t10001\t10001\nCapEff:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t2\n"
@@ -170,6 +170,8 @@ def test_no_environment_value_leaks(
 
 
 def test_json_view_matches_the_openapi_schema(posture_client: FlaskClient) -> None:
-    openapi = json.loads((Path(__file__).parents[1] / "service" / "openapi.json").read_text())
+    openapi = json.loads(
+        (Path(__file__).parents[1] / "service" / "web" / "openapi.json").read_text()
+    )
     schema = {"$ref": "#/components/schemas/PostureReport", "components": openapi["components"]}
     Draft202012Validator(schema).validate(posture_client.get("/posture?format=json").get_json())

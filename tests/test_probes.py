@@ -4,7 +4,7 @@ from pathlib import Path
 
 from flask.testing import FlaskClient
 
-from service.app import create_app
+from service.web.app import create_app
 
 
 def test_healthz_answers_while_the_status_file_is_missing(broken_client: FlaskClient) -> None:
@@ -40,5 +40,5 @@ def test_version_revision_defaults_to_unknown(client: FlaskClient) -> None:
 def test_openapi_document_is_served_as_checked_in(client: FlaskClient) -> None:
     response = client.get("/openapi.json")
     assert response.mimetype == "application/json"
-    shipped = Path(__file__).parents[1] / "service" / "openapi.json"
+    shipped = Path(__file__).parents[1] / "service" / "web" / "openapi.json"
     assert json.loads(response.data) == json.loads(shipped.read_text())

@@ -1,11 +1,12 @@
-"""Settings from the environment: strings stay strings, bad values fail clearly."""
+"""Settings from the environment: one object, strings stay strings, bad values fail clearly."""
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
-from service.app import create_app
-from service.settings import SettingError, env_flag, env_int, env_seconds
+from service.settings import SettingError, Settings
+from service.web.app import create_app
 
 
 @pytest.mark.parametrize("revision", ["8968e50", "12e4567", "1234567", "true", "null"])
@@ -19,28 +20,46 @@ def test_source_revision_stays_the_string_given(
 
 
 @pytest.mark.parametrize(
-    ("read", "raw"),
+    ("variable", "raw"),
     [
-        (lambda: env_int("X_SETTING", 1), "two"),
-        (lambda: env_int("X_SETTING", 1, minimum=1), "0"),
-        (lambda: env_seconds("X_SETTING", 1.0), "soon"),
-        (lambda: env_seconds("X_SETTING", 1.0), "-1"),
-        (lambda: env_seconds("X_SETTING", 1.0), "inf"),
-        (lambda: env_flag("X_SETTING", True), "maybe"),
+        ("IBDEVSERVER_WORKERS", "two"),
+        ("IBDEVSERVER_WORKERS", "0"),
+        ("IBDEVSERVER_PORT", "-1"),
+        ("IBDEVSERVER_HEADER_TIMEOUT", "soon"),
+        ("IBDEVSERVER_HEADER_TIMEOUT", "0"),
+        ("IBDEVSERVER_DRAIN_SECONDS", "-1"),
+        ("IBDEVSERVER_DRAIN_SECONDS", "inf"),
+        ("IBDEVSERVER_DRAIN_SECONDS", "nan"),
+        ("IBDEVSERVER_FAIRNESS_YIELD", "maybe"),
+        ("IBDEVSERVER_LOG_LEVEL", "loud"),
     ],
 )
-def test_bad_values_name_the_variable(monkeypatch: pytest.MonkeyPatch, read, raw: str) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("X_SETTING", raw)
-    with pytest.raises(SettingError, match="X_SETTING"):
-        read()
+def test_bad_values_name_the_variable(variable: str, raw: str) -> None:
+    with pytest.raises(SettingError, match=variable):
+        Settings.from_environ({variable: raw})
 
 
-def test_good_values_and_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("X_SETTING", raising=False)
-    assert env_seconds("X_SETTING", 2.5) == 2.5
-    monkeypatch.setenv("X_SETTING", "0")
-    assert env_flag("X_SETTING", True) is False
-    assert env_seconds("X_SETTING", 2.5) == 0.0
+def test_every_field_has_its_own_variable_and_a_description() -> None:
+    fields = dataclasses.fields(Settings)
+    variables = [spec.metadata["variable"] for spec in fields]
+    assert len(set(variables)) == len(fields)
+    assert all(variable.startswith("IBDEVSERVER_") for variable in variables)
+    assert all(spec.metadata["description"] for spec in fields)
+
+
+def test_good_values_and_defaults() -> None:
+    assert Settings.from_environ({}) == Settings()
+    settings = Settings.from_environ(
+        {"IBDEVSERVER_DRAIN_SECONDS": "2.5", "IBDEVSERVER_ACCESS_LOG": "no", "OTHER": "x"}
+    )
+    assert settings.drain_seconds == 2.5
+    assert settings.access_log is False
+    assert settings.graceful_timeout == Settings().graceful_timeout + 3
+
+
+def test_settings_cannot_change_once_read() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Settings().port = 1  # type: ignore[misc]
 
 
 def test_metrics_can_be_turned_off(monkeypatch: pytest.MonkeyPatch, status_file: Path) -> None:

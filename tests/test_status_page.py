@@ -39,7 +39,7 @@ def test_unreadable_file_answers_500_and_logs_why(
 
 
 def test_serves_again_once_the_file_is_back(tmp_path: Path) -> None:
-    from service.app import create_app
+    from service.web.app import create_app
 
     path = tmp_path / "status"
     client = create_app({"TESTING": True, "STATUS_PATH": str(path)}).test_client()
@@ -49,7 +49,7 @@ def test_serves_again_once_the_file_is_back(tmp_path: Path) -> None:
 
 
 def test_default_serves_pid_1() -> None:
-    from service.app import create_app
+    from service.web.app import create_app
 
     client = create_app().test_client()
     assert client.get("/").data.startswith(b"Name:\t")

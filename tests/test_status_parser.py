@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from service.status_parser import PARSERS, Field, parse_status
+from service.procfs.status_parser import PARSERS, Field, parse_status
 from tests.known_values import DOCKER_DEFAULT_NAMES
 
 SAMPLES = sorted((Path(__file__).parent / "samples").glob("*.txt"))
@@ -145,7 +145,7 @@ def test_every_process_on_this_machine_parses() -> None:
     assert parsed > 1
 
 
-OPENAPI = json.loads((Path(__file__).parents[1] / "service" / "openapi.json").read_text())
+OPENAPI = json.loads((Path(__file__).parents[1] / "service" / "web" / "openapi.json").read_text())
 # the document's own $refs (#/components/schemas/...) resolve against its root
 status_document = Draft202012Validator(
     {"$ref": "#/components/schemas/StatusDocument", "components": OPENAPI["components"]}

@@ -1,6 +1,6 @@
 """Whether this worker is draining: it has been told to stop and is handing over.
 
-The worker class sets it on SIGTERM (service/worker.py); /readyz reads it, so that
+The worker class sets it on SIGTERM (service/server/worker.py); /readyz reads it, so that
 an orchestrator takes the server out of rotation while it still serves.
 """
 

@@ -13,11 +13,12 @@
   the worker goes on serving, in flight and new, for that long; then it stops
   gracefully as gunicorn's worker does. Endpoints have time to drop the server
   before its listener closes.
-- Flushing a buffered access log (service/access_log.py) while the worker idles,
+- Flushing a buffered access log (service/server/access_log.py) while the worker idles,
   and when it exits.
 """
 
 import contextlib
+import enum
 import time
 from typing import Any
 
@@ -26,15 +27,14 @@ from gunicorn import util
 from gunicorn.http.errors import InvalidRequestLine
 from gunicorn.workers.ggevent import GeventWorker
 
-from service.lifecycle import is_draining, start_draining
-from service.settings import drain_seconds, env_flag, env_seconds
+from service.server.lifecycle import is_draining, start_draining
+from service.settings import Settings
 
 # RFC 9110 5.6.2: a method is a token, and these are the bytes a token is made of
 TOKEN_BYTES = frozenset(
     b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 )
 ACCESS_LOG_FLUSH_SECONDS = 0.5
-DEFAULT_HEADER_TIMEOUT = 10.0
 
 
 class HeadTimeout(Exception):
@@ -49,14 +49,26 @@ class NotHttp(InvalidRequestLine):
     """The first byte of a request cannot begin an HTTP method (gunicorn answers 400)."""
 
 
+class Phase(enum.Enum):
+    """Where a connection is; each phase has its own deadline."""
+
+    # kept alive after a response: `keepalive` seconds for the next first byte
+    IDLE = "idle"
+    # a request line and headers: `header_timeout` from accept, or from a
+    # kept-alive connection's first byte
+    HEAD = "head"
+    # the head is parsed: the app answers, no head deadline applies
+    BODY = "body"
+
+
 class HeadDeadlineSocket:
     """The client socket as gunicorn's request parser sees it, with deadlines on head reads.
 
-    A new connection has `header_timeout` for its first head. A kept-alive connection
-    may idle `keepalive` seconds for the next request's first byte, and then has
-    `header_timeout` for the rest of that head. Bytes a client pipelined behind an
-    earlier request sit in the parser's buffer, not here: gunicorn's parser checks
-    those itself.
+    A new connection starts in HEAD: its whole first head is due `header_timeout`
+    after accept. After each response it is IDLE: the next request's first byte is
+    due within `keepalive`, and that head is then due `header_timeout` after it.
+    Bytes a client pipelined behind an earlier request sit in the parser's buffer,
+    not here: gunicorn's parser checks those itself.
     """
 
     def __init__(self, sock: Any, header_timeout: float, keepalive: float) -> None:
@@ -65,7 +77,7 @@ class HeadDeadlineSocket:
         self._sock = sock
         self._header_timeout = header_timeout
         self._keepalive = keepalive
-        self._reading_head = True
+        self.phase = Phase.HEAD
         self._head_started = False
         self._deadline = time.monotonic() + header_timeout
 
@@ -76,16 +88,16 @@ class HeadDeadlineSocket:
         self._sock.sendall(data, flags)
 
     def head_done(self) -> None:
-        self._reading_head = False
+        self.phase = Phase.BODY
 
     def await_next_head(self) -> None:
         """The response is sent: the connection now idles until the next request."""
-        self._reading_head = True
+        self.phase = Phase.IDLE
         self._head_started = False
         self._deadline = time.monotonic() + self._keepalive
 
     def recv(self, size: int, flags: int = 0) -> bytes:
-        if not self._reading_head:
+        if self.phase is Phase.BODY:
             data: bytes = self._sock.recv(size, flags)
             return data
         timer = gevent.Timeout(max(self._deadline - time.monotonic(), 0.0))
@@ -102,8 +114,8 @@ class HeadDeadlineSocket:
             self._head_started = True
             if data[0] not in TOKEN_BYTES:
                 raise NotHttp(f"a request cannot begin with byte 0x{data[0]:02x}")
-            if self._deadline - time.monotonic() < self._header_timeout:
-                # an idle kept-alive connection: the head's own deadline starts now
+            if self.phase is Phase.IDLE:
+                self.phase = Phase.HEAD
                 self._deadline = time.monotonic() + self._header_timeout
         return data
 
@@ -119,9 +131,10 @@ class Worker(GeventWorker):
     """gunicorn's gevent worker with a head deadline, the fairness yield and log flushing."""
 
     def init_process(self) -> None:
-        self.header_timeout = env_seconds("IBDEVSERVER_HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT)
-        self.fairness_yield = env_flag("IBDEVSERVER_FAIRNESS_YIELD", True)
-        self.drain_seconds = drain_seconds()
+        settings = Settings.from_environ()
+        self.header_timeout = settings.header_timeout
+        self.fairness_yield = settings.fairness_yield
+        self.drain_seconds = settings.drain_seconds
         super().init_process()
 
     def handle_exit(self, sig: int, frame: Any) -> None:
@@ -145,18 +158,20 @@ class Worker(GeventWorker):
             if wrapped.turn is not None:
                 wrapped.turn.close()
 
-    def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> bool:
+    # gevent's handle_request returns nothing, whatever the stubs say
+    def handle_request(  # type: ignore[override]
+        self, listener_name: Any, req: Any, sock: Any, addr: Any
+    ) -> None:
         sock.head_done()
         if has_body(req) or is_draining():
             # nothing here reads a body: close after answering, rather than drain
             # a body of unknown length under the next head's deadline; and a
             # draining server sends its kept-alive clients elsewhere
             req.must_close = True
-        handled = bool(super().handle_request(listener_name, req, sock, addr))
+        super().handle_request(listener_name, req, sock, addr)
         if self.fairness_yield:
             self.yield_to_others(sock)
         sock.await_next_head()
-        return handled
 
     @staticmethod
     def yield_to_others(sock: HeadDeadlineSocket) -> None:

@@ -2,10 +2,10 @@
 
 from flask import Blueprint, Response, jsonify
 
-from service.errors import plain_text, status_unreadable, uncacheable
-from service.negotiation import negotiated_format
-from service.status import read_status
-from service.status_parser import parse_status
+from service.procfs.status_parser import parse_status
+from service.web.errors import plain_text, status_unreadable, uncacheable
+from service.web.negotiation import negotiated_format
+from service.web.status import read_status
 
 bp = Blueprint("status", __name__)
 

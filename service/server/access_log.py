@@ -4,7 +4,7 @@ gunicorn hands every access line to Python's logging, which formats a record and
 makes a system call per request into the container's log pipe. Here each line is
 formatted straight into a buffer (the same line gunicorn would log: its atoms, its
 `access_log_format`), written out when it fills, by the worker while it idles
-(service/worker.py), and when the process exits.
+(service/server/worker.py), and when the process exits.
 
 Every worker writes into the same stdout pipe, and a pipe write is atomic only up
 to PIPE_BUF bytes, so the buffer goes out in chunks of whole lines no larger than

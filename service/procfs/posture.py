@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from service.capabilities import beyond_docker_default
+from service.procfs.capabilities import beyond_docker_default
 
 CIS = "CIS Docker Benchmark v1.6"
 PSS_URL = "https://kubernetes.io/docs/concepts/security/pod-security-standards/"

@@ -2,7 +2,7 @@
 
 import signal
 
-from service.capabilities import set_bits
+from service.procfs.capabilities import set_bits
 
 # real-time signals are numbered differently by the kernel and by libc, so past
 # the classic 31 a signal is named by its kernel number

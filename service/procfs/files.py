@@ -1,8 +1,6 @@
-"""Read the process status file that the service shows."""
+"""Read a file of /proc or /sys whole."""
 
 import os
-
-from flask import current_app
 
 CHUNK = 64 * 1024
 
@@ -21,8 +19,3 @@ def read_file(path: str) -> bytes:
         return b"".join(chunks)
     finally:
         os.close(fd)
-
-
-def read_status() -> bytes:
-    """Return the bytes of the configured status file, read anew on every call."""
-    return read_file(current_app.config["STATUS_PATH"])

@@ -8,16 +8,16 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template
 
-from service.errors import plain_text, uncacheable
-from service.negotiation import negotiated_format
-from service.posture import assess
+from service.procfs.posture import assess
+from service.web.errors import plain_text, uncacheable
+from service.web.negotiation import negotiated_format
 
 bp = Blueprint("posture", __name__, template_folder="templates")
 
 # text first: curl's `*/*` gets the table, a browser's text/html the page
 FORMATS = {"text": "text/plain", "json": "application/json", "html": "text/html"}
 SYMBOLS = {"pass": "✔ PASS", "fail": "✘ FAIL", "unknown": "? UNKNOWN"}
-CSS = files("service").joinpath("templates", "posture.css").read_text()
+CSS = files("service.web").joinpath("templates", "posture.css").read_text()
 # the page runs no script and loads nothing: its one inline style is allowed by hash
 STYLE_HASH = base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()
 CONTENT_SECURITY_POLICY = (

@@ -4,8 +4,8 @@ import re
 from collections.abc import Callable
 from typing import TypedDict
 
-from service.capabilities import beyond_docker_default, capability_names
-from service.signals import signal_names
+from service.procfs.capabilities import beyond_docker_default, capability_names
+from service.procfs.signals import signal_names
 
 
 class IdSet(TypedDict):

@@ -10,14 +10,14 @@ from importlib.resources import files
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from service.errors import plain_text, uncacheable
-from service.lifecycle import is_draining
-from service.status import read_status
+from service.server.lifecycle import is_draining
+from service.web.errors import plain_text, uncacheable
+from service.web.status import read_status
 
 bp = Blueprint("probes", __name__)
 
 PACKAGE_VERSION = version("ibdevserver")
-OPENAPI_DOCUMENT = files("service").joinpath("openapi.json").read_bytes()
+OPENAPI_DOCUMENT = files("service.web").joinpath("openapi.json").read_bytes()
 OPENAPI_ETAG = hashlib.sha256(OPENAPI_DOCUMENT).hexdigest()[:32]
 OPENAPI_MAX_AGE = 3600
 
