@@ -21,15 +21,19 @@ def free_port() -> int:
 
 @contextmanager
 def gunicorn_process(
-    status_file: Path, stdout: int | IO[Any]
+    status_file: Path, stdout: int | IO[Any], **environment: str
 ) -> Iterator[tuple[str, "subprocess.Popen[bytes]"]]:
-    """Run gunicorn on a free loopback port, its output to `stdout`; yield its URL and process."""
+    """Run gunicorn on a free loopback port, its output to `stdout`; yield its URL and process.
+
+    `environment` adds variables, such as IBDEVSERVER_HEADER_TIMEOUT="1".
+    """
     port = free_port()
     env = {
         **os.environ,
         "IBDEVSERVER_HOST": "127.0.0.1",
         "IBDEVSERVER_PORT": str(port),
         "IBDEVSERVER_STATUS_PATH": str(status_file),
+        **environment,
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     server = subprocess.Popen(
@@ -43,9 +47,9 @@ def gunicorn_process(
         deadline = time.monotonic() + 20
         while True:
             try:
-                requests.get(f"{url}/healthz", timeout=1)
+                requests.get(f"{url}/healthz", timeout=5)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("gunicorn did not start serving") from None
                 time.sleep(0.1)

@@ -1,0 +1,261 @@
+"""The worker class's mechanisms, each against a real gunicorn on loopback (no Docker).
+
+Deadlines are made small (a 1 s head deadline, a 2 s keepalive) so that each test
+takes seconds; what is measured is when the server answers or closes, and what.
+"""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.servers import gunicorn_process
+
+HEADER_TIMEOUT = 1.0
+KEEPALIVE = 2.0
+# what a request head looks like when it arrives whole
+HEAD = b"GET /healthz HTTP/1.1\r\nHost: ibdevserver\r\n\r\n"
+PARTIAL_HEAD = b"GET /healthz HTTP/1.1\r\nHost: ibdevserver\r\nX-Slow: "
+STATUS_LINE = re.compile(rb"^HTTP/1\.[01] (\d{3}) ", re.M)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """One worker with short deadlines; yield its address."""
+    folder = tmp_path_factory.mktemp("worker")
+    status = folder / "status"
+    status.write_text("Name:\tgunicorn\n")
+    with (
+        (folder / "gunicorn.log").open("wb") as log,
+        gunicorn_process(
+            status,
+            log,
+            IBDEVSERVER_WORKERS="1",
+            IBDEVSERVER_HEADER_TIMEOUT=str(HEADER_TIMEOUT),
+            GUNICORN_CMD_ARGS=f"--keep-alive {KEEPALIVE:g}",
+        ) as (url, _),
+    ):
+        host, port = url.removeprefix("http://").split(":")
+        yield host, int(port)
+
+
+def statuses(answer: bytes) -> list[int]:
+    return [int(code) for code in STATUS_LINE.findall(answer)]
+
+
+def read_to_close(sock: socket.socket, started: float) -> tuple[bytes, float]:
+    """Everything the server sends until it closes, and when it closed (from `started`)."""
+    answer = b""
+    while chunk := sock.recv(65536):
+        answer += chunk
+    return answer, time.monotonic() - started
+
+
+def connect(address: tuple[str, int]) -> tuple[socket.socket, float]:
+    sock = socket.create_connection(address, timeout=HEADER_TIMEOUT + KEEPALIVE + 5)
+    return sock, time.monotonic()
+
+
+def send_at(sock: socket.socket, started: float, when: float, data: bytes) -> None:
+    time.sleep(max(started + when - time.monotonic(), 0))
+    sock.sendall(data)
+
+
+def answer_one(sock: socket.socket) -> bytes:
+    """Send a whole head on a kept-alive connection and read its answer (Content-Length 3)."""
+    sock.sendall(HEAD)
+    answer = b""
+    while not answer.endswith(b"\r\n\r\nok\n"):
+        chunk = sock.recv(65536)
+        assert chunk, answer
+        answer += chunk
+    return answer
+
+
+def test_a_new_connections_head_is_due_within_the_deadline_of_accept(
+    server: tuple[str, int],
+) -> None:
+    # the first byte just before the deadline must not start a second deadline
+    sock, started = connect(server)
+    with sock:
+        send_at(sock, started, 0.9 * HEADER_TIMEOUT, PARTIAL_HEAD[:1])
+        send_at(sock, started, 0.95 * HEADER_TIMEOUT, PARTIAL_HEAD[1:])
+        answer, closed = read_to_close(sock, started)
+    assert statuses(answer) == [408], answer
+    assert b"\r\nConnection: close\r\n" in answer
+    assert HEADER_TIMEOUT - 0.1 < closed < HEADER_TIMEOUT + 0.4
+
+
+def test_a_silent_new_connection_is_closed_without_an_answer(server: tuple[str, int]) -> None:
+    sock, started = connect(server)
+    with sock:
+        answer, closed = read_to_close(sock, started)
+    assert answer == b""
+    assert HEADER_TIMEOUT - 0.1 < closed < HEADER_TIMEOUT + 0.4
+
+
+def test_a_whole_head_just_inside_the_deadline_is_answered(server: tuple[str, int]) -> None:
+    sock, started = connect(server)
+    with sock:
+        time.sleep(max(started + 0.8 * HEADER_TIMEOUT - time.monotonic(), 0))
+        assert statuses(answer_one(sock)) == [200]
+
+
+def test_a_kept_alive_connection_idles_for_keepalive_then_has_the_head_deadline(
+    server: tuple[str, int],
+) -> None:
+    sock, _ = connect(server)
+    with sock:
+        answer_one(sock)
+        # idle longer than the head deadline, within keepalive: still served
+        time.sleep(HEADER_TIMEOUT + 0.3)
+        assert statuses(answer_one(sock)) == [200]
+        # idle again, then a head that starts and stalls: 408 a head deadline after its first byte
+        time.sleep(HEADER_TIMEOUT + 0.3)
+        first_byte = time.monotonic()
+        sock.sendall(PARTIAL_HEAD)
+        answer, closed = read_to_close(sock, first_byte)
+    assert statuses(answer) == [408], answer
+    assert HEADER_TIMEOUT - 0.1 < closed < HEADER_TIMEOUT + 0.4
+
+
+def test_an_idle_kept_alive_connection_is_closed_silently_after_keepalive(
+    server: tuple[str, int],
+) -> None:
+    sock, _ = connect(server)
+    with sock:
+        answer_one(sock)
+        idle = time.monotonic()
+        answer, closed = read_to_close(sock, idle)
+    assert answer == b""
+    assert KEEPALIVE - 0.1 < closed < KEEPALIVE + 0.6
+
+
+@pytest.mark.parametrize("first", [b"\x16\x03\x01\x02\x00", b"\x00", b"SSH-2.0-x\r\n"[3:]])
+def test_a_first_byte_no_method_begins_with_gets_400_at_once(
+    server: tuple[str, int], first: bytes
+) -> None:
+    sock, started = connect(server)
+    with sock:
+        sock.sendall(first)
+        answer, closed = read_to_close(sock, started)
+    assert statuses(answer) == [400], answer
+    assert closed < 0.5
+
+
+def test_a_request_with_a_body_is_answered_then_closed(server: tuple[str, int]) -> None:
+    sock, started = connect(server)
+    with sock:
+        sock.sendall(
+            b"GET /healthz HTTP/1.1\r\nHost: ibdevserver\r\nContent-Length: 5\r\n\r\nhello"
+        )
+        answer, closed = read_to_close(sock, started)
+    assert statuses(answer) == [200], answer
+    assert b"\r\nConnection: close\r\n" in answer
+    assert closed < 0.5
+
+
+def test_sigterm_drains_readiness_fails_serving_goes_on(tmp_path: Path) -> None:
+    drain = 2.0
+    status = tmp_path / "status"
+    status.write_text("Name:\tgunicorn\n")
+    with (
+        (tmp_path / "gunicorn.log").open("wb") as log,
+        gunicorn_process(
+            status, log, IBDEVSERVER_WORKERS="1", IBDEVSERVER_DRAIN_SECONDS=str(drain)
+        ) as (url, process),
+    ):
+        assert requests.get(f"{url}/readyz", timeout=5).status_code == 200
+        process.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        time.sleep(0.3)
+        during = [
+            (
+                requests.get(f"{url}/readyz", timeout=5).status_code,
+                requests.get(url, timeout=5).status_code,
+            )
+            for _ in range(5)
+        ]
+        assert time.monotonic() - signalled < drain
+        process.wait(timeout=drain + 10)
+        stopped = time.monotonic() - signalled
+    assert during == [(503, 200)] * 5
+    assert drain <= stopped < drain + 5
+
+
+GREEDY_HEAD = HEAD.replace(b"\r\n\r\n", b"\r\nUser-Agent: greedy\r\n\r\n")
+
+
+def served_order(log: Path) -> list[str]:
+    """The access lines of the greedy client and of /version, in the order they were served."""
+    lines = log.read_text().splitlines()
+    return [line for line in lines if '"greedy"' in line or '"GET /version' in line]
+
+
+def test_the_fairness_yield_serves_another_connection_between_pipelined_requests(
+    tmp_path: Path,
+) -> None:
+    # one client pipelines many requests in one write; a second client's request,
+    # sent right after, must not wait for all of them
+    status = tmp_path / "status"
+    status.write_text("Name:\tgunicorn\n")
+    pipelined = 300
+    log_path = tmp_path / "gunicorn.log"
+    with (
+        log_path.open("wb") as log,
+        gunicorn_process(status, log, IBDEVSERVER_WORKERS="1") as (url, _),
+    ):
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as greedy:
+            greedy.sendall(GREEDY_HEAD * pipelined)
+            other = requests.get(f"{url}/version", timeout=10)
+            received = b""
+            while received.count(b"\r\n\r\nok\n") < pipelined:
+                received += greedy.recv(65536)
+        assert other.status_code == 200
+    order = served_order(log_path)
+    served_before = next(index for index, line in enumerate(order) if "/version" in line)
+    assert len(order) == pipelined + 1
+    assert served_before < pipelined // 2, served_before
+
+
+def test_the_fairness_yield_can_be_turned_off(tmp_path: Path) -> None:
+    # the same exchange without the yield: the greedy connection goes first, whole
+    status = tmp_path / "status"
+    status.write_text("Name:\tgunicorn\n")
+    log_path = tmp_path / "gunicorn.log"
+    with (
+        log_path.open("wb") as log,
+        gunicorn_process(status, log, IBDEVSERVER_WORKERS="1", IBDEVSERVER_FAIRNESS_YIELD="0") as (
+            url,
+            _,
+        ),
+    ):
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as greedy:
+            greedy.sendall(GREEDY_HEAD * 300)
+            assert requests.get(f"{url}/version", timeout=10).status_code == 200
+    order = served_order(log_path)
+    assert len(order) == 301
+    assert "/version" in order[-1]
+
+
+def test_a_bad_value_stops_gunicorn_at_start_naming_the_variable(status_file: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf"],
+        env={**os.environ, "IBDEVSERVER_WORKERS": "many"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "IBDEVSERVER_WORKERS='many': expected a whole number" in result.stderr
