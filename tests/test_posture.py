@@ -1,103 +1,195 @@
-"""The posture checks on fake /proc and /sys/fs/cgroup trees, for cgroup v1 and v2."""
+"""The posture checks on fake /proc, /sys and /dev trees: cgroup v1 and v2, the hardened
+container and each misconfiguration the lab shows (tests/posture_trees.py builds them)."""
 
+import dataclasses
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 
-from service.procfs.posture import RULES, assess
+from service.procfs.posture import NOT_OBSERVABLE, ORDERED_RULES, Report, assess
 from service.web.app import create_app
-
-HARDENED_STATUS = (
-    "Uid:\t10001\t10001\t10001\t10001\nCapEff:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t2\n"
+from service.web.posture_views import breakable
+from tests.posture_trees import (
+    DOCKER_DEFAULT,
+    EVERY_CAPABILITY,
+    HOST_PID,
+    SERVER_PORT,
+    Container,
+    build,
+    write,
 )
-CARELESS_STATUS = "Uid:\t0\t0\t0\t0\nCapEff:\t00000000a80435fb\nNoNewPrivs:\t0\nSeccomp:\t2\n"
-ROOT_MOUNT = "1 0 0:50 / / {options} - overlay overlay rw,lowerdir=/x\n"
-SHM_MOUNT = "2 1 0:51 / /dev/shm rw,nosuid - tmpfs shm rw,size=16384k\n"
-SOCKET_MOUNT = "3 1 8:1 /run/docker.sock /var/run/docker.sock rw - ext4 /dev/sda1 rw\n"
-REQUIRED = [rule.id for rule in RULES if rule.required]
+
+REQUIRED = [rule.id for rule in ORDERED_RULES if rule.required]
+CARELESS = Container(
+    uid=0, effective="00000000a80435fb", bounding="00000000a80435fb", no_new_privs=0,
+    root_options="rw,relatime", limited=False,
+)  # fmt: skip
 
 
-def write(root: Path, path: str, text: str) -> None:
-    target = root / path.lstrip("/")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text)
+def report_of(root: Path, container: Container) -> Report:
+    return assess(root, container.server_pid, frozenset([SERVER_PORT]))
 
 
-def tree(
-    root: Path,
-    cgroup: str = "v2",
-    status: str = HARDENED_STATUS,
-    root_options: str = "ro,relatime",
-    limited: bool = True,
-    socket: bool = False,
-) -> Path:
-    write(root, "/proc/1/status", status)
-    write(root, "/proc/1/mountinfo", ROOT_MOUNT.format(options=root_options) + SHM_MOUNT
-          + (SOCKET_MOUNT if socket else ""))  # fmt: skip
-    write(root, "/proc/self/uid_map", "         0          0 4294967295\n")
-    write(root, "/proc/1/attr/current", "docker-default (enforce)\n")
-    if cgroup == "v2":
-        write(root, "/sys/fs/cgroup/cgroup.controllers", "cpu memory pids\n")
-        write(root, "/sys/fs/cgroup/memory.max", "268435456\n" if limited else "max\n")
-        write(root, "/sys/fs/cgroup/cpu.max", "200000 100000\n" if limited else "max 100000\n")
-        write(root, "/sys/fs/cgroup/pids.max", "128\n" if limited else "max\n")
-    else:
-        write(root, "/sys/fs/cgroup/memory/memory.limit_in_bytes",
-              "268435456\n" if limited else "9223372036854771712\n")  # fmt: skip
-        write(
-            root, "/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us", "200000\n" if limited else "-1\n"
-        )
-        write(root, "/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us", "100000\n")
-        write(root, "/sys/fs/cgroup/pids/pids.max", "128\n" if limited else "max\n")
-    return root
+def verdicts(tmp_path: Path, container: Container) -> dict[str, str]:
+    report = report_of(build(tmp_path, container), container)
+    return {check.id: check.status for check in report.checks}
 
 
-def statuses(root: Path) -> dict[str, str]:
-    report: Any = assess(root)
-    return {check["id"]: check["status"] for check in report["checks"]}
+def failed_required(tmp_path: Path, container: Container) -> set[str]:
+    return {key for key in REQUIRED if verdicts(tmp_path, container)[key] == "fail"}
 
 
-def evidence(root: Path, check_id: str) -> str:
-    report: Any = assess(root)
-    (found,) = [check["evidence"] for check in report["checks"] if check["id"] == check_id]
-    return str(found)
+def evidence(tmp_path: Path, container: Container, check_id: str) -> str:
+    report = report_of(build(tmp_path, container), container)
+    (found,) = [check.evidence for check in report.checks if check.id == check_id]
+    return found
 
 
 @pytest.mark.parametrize("cgroup", ["v1", "v2"])
-def test_a_hardened_container_passes_every_required_check(tmp_path: Path, cgroup: str) -> None:
-    root = tree(tmp_path, cgroup)
-    assert {key: statuses(root)[key] for key in REQUIRED} == dict.fromkeys(REQUIRED, "pass")
-    assert "268435456" in evidence(root, "memory-limit")
-    assert "(2 CPUs)" in evidence(root, "cpu-limit")
-    assert evidence(root, "pids-limit").endswith(" 128")
+def test_a_hardened_container_passes_every_check_but_a_user_namespace(
+    tmp_path: Path, cgroup: str
+) -> None:
+    # a user namespace is the engine's setting (userns-remap), not the stack's
+    container = Container(cgroup=cgroup)
+    failed = {key for key, status in verdicts(tmp_path, container).items() if status != "pass"}
+    assert failed == {"user-namespace"}
+    assert "268435456" in evidence(tmp_path, container, "memory-limit")
+    assert "(2 CPUs)" in evidence(tmp_path, container, "cpu-limit")
+    assert evidence(tmp_path, container, "pids-limit").endswith(" 128")
 
 
 @pytest.mark.parametrize("cgroup", ["v1", "v2"])
 def test_a_careless_container_fails_exactly_what_it_should(tmp_path: Path, cgroup: str) -> None:
-    root = tree(tmp_path, cgroup, CARELESS_STATUS, "rw,relatime", limited=False)
-    failed = {key for key, status in statuses(root).items() if status == "fail"}
-    assert failed & set(REQUIRED) == {
-        "non-root-user", "no-capabilities-beyond-default", "no-new-privileges", "read-only-root",
-        "memory-limit", "cpu-limit", "pids-limit",
+    container = dataclasses.replace(CARELESS, cgroup=cgroup)
+    assert failed_required(tmp_path, container) == {
+        "non-root-user", "no-capabilities-beyond-default", "no-capabilities",
+        "no-new-privileges", "read-only-root", "memory-limit", "cpu-limit", "pids-limit",
     }  # fmt: skip
-    assert evidence(root, "no-capabilities-beyond-default").endswith(": CAP_NET_ADMIN")
+    assert "CapEff beyond Docker's default: CAP_NET_ADMIN" in evidence(
+        tmp_path, container, "no-capabilities-beyond-default"
+    )
+
+
+def test_dockers_default_capabilities_are_told_from_none(tmp_path: Path) -> None:
+    # a non-root user has CapEff 0 either way: only the bounding set tells them apart
+    container = Container(bounding=DOCKER_DEFAULT)
+    assert failed_required(tmp_path, container) == {"no-capabilities"}
+    assert f"CapBnd {DOCKER_DEFAULT}" in evidence(tmp_path, container, "no-capabilities")
+
+
+def test_a_shared_host_pid_namespace_fails_and_the_server_is_still_read(tmp_path: Path) -> None:
+    container = Container(host_pid=True)
+    assert failed_required(tmp_path, container) == {"own-pid-namespace"}
+    found = evidence(tmp_path, container, "own-pid-namespace")
+    assert found.startswith("/proc/1/status Name systemd")
+    assert "kthreadd" in found
+    assert "containerd-shim (pid 4000), systemd (pid 1)" in found
+    # the process checks describe this server, not the host's init
+    assert evidence(tmp_path, container, "non-root-user") == (
+        f"/proc/{HOST_PID}/status Uid 10001 10001 10001 10001"
+    )
+
+
+def test_an_init_as_pid_1_is_the_containers_own(tmp_path: Path) -> None:
+    container = Container(init=True)
+    assert failed_required(tmp_path, container) == set()
+    assert evidence(tmp_path, container, "own-pid-namespace") == "/proc/1/status Name docker-init"
+
+
+def test_privileged_mode_is_named_even_for_a_non_root_user(tmp_path: Path) -> None:
+    container = Container(privileged=True, bounding=EVERY_CAPABILITY, seccomp=0, no_new_privs=0)
+    assert failed_required(tmp_path, container) == {
+        "not-privileged", "no-host-devices", "no-capabilities-beyond-default",
+        "no-capabilities", "seccomp-filter", "no-new-privileges",
+    }  # fmt: skip
+    found = evidence(tmp_path, container, "not-privileged")
+    for signal in ("/sys rw", "/proc/sys rw", "(every capability)", "/proc/kcore unmasked",
+                   "/dev: nvme0n1, sda, sda1"):  # fmt: skip
+        assert signal in found
+    assert "/dev/kmsg" in evidence(tmp_path, container, "no-host-devices")
+    assert verdicts(tmp_path, container)["cgroup-read-only"] == "fail"
+
+
+@pytest.mark.parametrize(
+    ("mount", "shown"),
+    [
+        (("/host", "/", "ext4", "ro,relatime"), "/host (host /, ro)"),
+        (("/host", "/", "ext4", "rw,relatime"), "/host (host /, rw)"),
+        (("/config", "/etc", "ext4", "ro"), "/config (host /etc, ro)"),
+        (("/data/passwd", "/etc/passwd", "ext4", "ro"), "/data/passwd (host /etc/passwd, ro)"),
+        (("/host/proc", "/", "proc", "rw"), "/host/proc (host /proc, rw)"),
+        (("/hostdev", "/", "devtmpfs", "rw"), "/hostdev (host /dev, rw)"),
+        (("/images", "/var/lib/docker/image", "ext4", "ro"), "(host /var/lib/docker/image, ro)"),
+    ],
+)
+def test_a_sensitive_host_path_fails_read_only_or_not(
+    tmp_path: Path, mount: tuple[str, str, str, str], shown: str
+) -> None:
+    container = Container(mounts=[mount])
+    assert "no-sensitive-host-mounts" in failed_required(tmp_path, container)
+    assert shown in evidence(tmp_path, container, "no-sensitive-host-mounts")
+
+
+@pytest.mark.parametrize(
+    "mount",
+    [
+        ("/data", "/var/lib/docker/volumes/data/_data", "ext4", "rw"),
+        ("/status", "/tmp/pytest-1/hostile/status", "ext4", "ro"),
+        ("/var/run/secrets/kubernetes.io/serviceaccount", "/", "tmpfs", "ro"),
+        ("/dev/termination-log", "/var/lib/kubelet/pods/x/containers/s/0", "ext4", "rw"),
+        ("/etc/hostname", "/var/lib/docker/containers/0123abcd/hostname", "ext4", "rw"),
+    ],
+)
+def test_volumes_and_the_engines_own_files_are_not_findings(
+    tmp_path: Path, mount: tuple[str, str, str, str]
+) -> None:
+    assert verdicts(tmp_path, Container(mounts=[mount]))["no-sensitive-host-mounts"] == "pass"
 
 
 def test_a_mounted_docker_socket_fails(tmp_path: Path) -> None:
-    root = tree(tmp_path, socket=True)
-    assert statuses(root)["no-docker-socket"] == "fail"
-    assert "/var/run/docker.sock" in evidence(root, "no-docker-socket")
+    container = Container(mounts=[("/var/run/docker.sock", "/docker.sock", "tmpfs", "rw")])
+    assert failed_required(tmp_path, container) == {"no-docker-socket"}
+    assert "/var/run/docker.sock" in evidence(tmp_path, container, "no-docker-socket")
 
 
 def test_a_socket_at_the_usual_path_fails(tmp_path: Path) -> None:
-    root = tree(tmp_path)
+    root = build(tmp_path, Container())
     write(root, "/run/docker.sock", "")
-    assert statuses(root)["no-docker-socket"] == "fail"
+    assert report_of(root, Container()).checks[REQUIRED.index("no-docker-socket")].status == "fail"
+
+
+def test_a_device_beyond_the_default_fails(tmp_path: Path) -> None:
+    container = Container(devices=["fuse"])
+    assert failed_required(tmp_path, container) == {"no-host-devices"}
+    assert (
+        evidence(tmp_path, container, "no-host-devices") == "/dev beyond the default set: /dev/fuse"
+    )
+
+
+def test_the_advisory_checks_see_the_host_network_shared_mounts_ports_and_sshd(
+    tmp_path: Path,
+) -> None:
+    container = Container(
+        host_network=True, listening=[SERVER_PORT, 22], sshd=True,
+        mounts=[("/shared", "/srv", "ext4", "ro shared:7")],
+    )  # fmt: skip
+    result = verdicts(tmp_path, container)
+    for check_id in ("own-network-namespace", "only-expected-ports-listening", "no-ssh-daemon",
+                     "mount-propagation-private"):  # fmt: skip
+        assert result[check_id] == "fail", check_id
+    assert "docker0, veth1a2b3c" in evidence(tmp_path, container, "own-network-namespace")
+    assert "unexpected: [22]" in evidence(tmp_path, container, "only-expected-ports-listening")
+    assert failed_required(tmp_path, container) == set()
+
+
+def test_seccomp_evidence_counts_the_filters(tmp_path: Path) -> None:
+    assert evidence(tmp_path, Container(), "seccomp-filter").endswith(
+        "Seccomp 2, Seccomp_filters 1"
+    )
 
 
 @pytest.mark.parametrize(
@@ -109,56 +201,101 @@ def test_a_socket_at_the_usual_path_fails(tmp_path: Path) -> None:
         ("/sys/fs/cgroup/cpu.max", "cpu-limit"),
         ("/sys/fs/cgroup/pids.max", "pids-limit"),
         ("/proc/1/attr/current", "security-module-profile"),
+        ("/proc/net/dev", "own-network-namespace"),
+        ("/proc/sys/kernel/cap_last_cap", "not-privileged"),
     ],
 )
 def test_unreadable_evidence_is_unknown(tmp_path: Path, unreadable: str, check_id: str) -> None:
-    root = tree(tmp_path)
+    root = build(tmp_path, Container())
     path = root / unreadable.lstrip("/")
     # a directory where the file should be: unreadable even for root, who ignores modes
     path.unlink()
     path.mkdir()
-    assert statuses(root)[check_id] == "unknown"
-    assert unreadable in evidence(root, check_id)
+    result = {check.id: check for check in report_of(root, Container()).checks}
+    assert result[check_id].status == "unknown"
+    assert unreadable in result[check_id].evidence
+
+
+@pytest.mark.parametrize("mask", ["0x0", "-0", "0_0", "zz", ""])
+def test_a_mask_the_json_view_calls_malformed_is_unknown_not_a_pass(
+    tmp_path: Path, mask: str
+) -> None:
+    root = build(tmp_path, Container())
+    text = (root / "proc/1/status").read_text().replace(f"CapBnd:\t{'0' * 16}", f"CapBnd:\t{mask}")
+    write(root, "/proc/1/status", text)
+    result = {check.id: check for check in report_of(root, Container()).checks}
+    assert result["no-capabilities"].status == "unknown"
+    assert result["no-capabilities"].evidence == "/proc/1/status CapBnd is malformed"
 
 
 def test_garbage_evidence_is_unknown(tmp_path: Path) -> None:
-    root = tree(tmp_path)
+    root = build(tmp_path, Container())
     write(root, "/sys/fs/cgroup/pids.max", "lots\n")
     write(root, "/proc/1/status", "Uid:\t\nCapEff:\tzz\n")
-    result = statuses(root)
-    assert result["pids-limit"] == "unknown"
-    assert result["non-root-user"] == "unknown"
-    assert result["no-capabilities-beyond-default"] == "unknown"
+    write(root, "/proc/1/mountinfo", "garbage\n")
+    result = {check.id: check.status for check in report_of(root, Container()).checks}
+    garbled = ("pids-limit", "non-root-user", "no-capabilities-beyond-default",
+               "own-pid-namespace", "read-only-root", "no-sensitive-host-mounts")  # fmt: skip
+    for check_id in garbled:
+        assert result[check_id] == "unknown", check_id
+
+
+def test_every_check_has_a_remedy_in_compose_docker_run_and_kubernetes() -> None:
+    for rule in ORDERED_RULES:
+        remedy = dataclasses.asdict(rule.remedy)
+        assert set(remedy) == {"compose", "docker_run", "kubernetes"}
+        assert all(remedy.values()), rule.id
+
+
+def test_required_checks_come_first() -> None:
+    flags = [rule.required for rule in ORDERED_RULES]
+    assert flags == sorted(flags, reverse=True)
 
 
 @pytest.fixture
 def posture_client(tmp_path: Path) -> FlaskClient:
-    root = tree(tmp_path / "host", "v1", CARELESS_STATUS, "rw", limited=False)
-    return create_app({"TESTING": True, "POSTURE_ROOT": str(root)}).test_client()
+    root = build(tmp_path / "host", dataclasses.replace(CARELESS, cgroup="v1"))
+    config = {"TESTING": True, "POSTURE_ROOT": str(root), "POSTURE_PID": 1}
+    return create_app(config).test_client()
 
 
-def test_json_view_has_checks_and_summary(posture_client: FlaskClient) -> None:
+def test_json_view_has_checks_remedies_summaries_and_what_cannot_be_seen(
+    posture_client: FlaskClient,
+) -> None:
     document = posture_client.get("/posture?format=json").get_json()
-    assert [check["id"] for check in document["checks"]] == [rule.id for rule in RULES]
-    assert set(document["checks"][0]) >= {"id", "title", "status", "evidence", "reference"}
-    counts = document["summary"]
-    assert counts["pass"] + counts["fail"] + counts["unknown"] == len(RULES)
+    assert [check["id"] for check in document["checks"]] == [rule.id for rule in ORDERED_RULES]
+    assert set(document["checks"][0]["remedy"]) == {"compose", "docker_run", "kubernetes"}
+    required, advisory = document["summary"]["required"], document["summary"]["advisory"]
+    assert sum(required.values()) == len(REQUIRED)
+    assert sum(required.values()) + sum(advisory.values()) == len(ORDERED_RULES)
+    assert required["fail"] == 8
+    unseen = [item["reference"] for item in document["not_observable"]]
+    assert unseen == [item.reference for item in NOT_OBSERVABLE]
+    assert {"5.7", "5.13", "5.14", "5.22", "5.23", "5.26", "5.27", "5.29"} <= set(unseen)
 
 
 def test_text_is_the_default_and_html_goes_to_browsers(posture_client: FlaskClient) -> None:
-    text = posture_client.get("/posture", headers={"Accept": "*/*"})
-    assert text.mimetype == "text/plain"
-    assert re.search(
-        r"^FAIL +non-root-user +/proc/1/status Uid 0 0 0 0$", text.get_data(as_text=True), re.M
-    )
+    text = posture_client.get("/posture", headers={"Accept": "*/*"}).get_data(as_text=True)
+    assert re.search(r"^FAIL +non-root-user +/proc/1/status Uid 0 0 0 0$", text, re.M)
+    assert "  read-only-root: read_only: true | --read-only | " in text
+    assert "CIS 5.14 The 'on-failure' restart policy is set to 5:" in text
     browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
     page = posture_client.get("/posture", headers={"Accept": browser})
     assert page.mimetype == "text/html"
     assert page.headers["Content-Security-Policy"].startswith(
         "default-src 'none'; style-src 'sha256-"
     )
-    assert "<script" not in page.get_data(as_text=True)
+    html = page.get_data(as_text=True)
+    assert "<script" not in html
+    assert "<code>--read-only</code>" in html
     assert posture_client.get("/", headers={"Accept": browser}).mimetype == "text/plain"
+
+
+def test_html_evidence_wraps_only_at_spaces_and_separators() -> None:
+    assert breakable("/proc/1/status Uid 10001 10001") == (
+        "/<wbr>proc/<wbr>1/<wbr>status Uid 10001 10001"
+    )
+    assert breakable("a <b>,c") == "a &lt;b&gt;,<wbr>c"
 
 
 def test_no_environment_value_leaks(

@@ -27,7 +27,7 @@ from gunicorn import util
 from gunicorn.http.errors import InvalidRequestLine
 from gunicorn.workers.ggevent import GeventWorker
 
-from service.server.lifecycle import is_draining, start_draining
+from service.server.lifecycle import is_draining, serve_for, start_draining
 from service.settings import Settings
 
 # RFC 9110 5.6.2: a method is a token, and these are the bytes a token is made of
@@ -135,6 +135,7 @@ class Worker(GeventWorker):
         self.header_timeout = settings.header_timeout
         self.fairness_yield = settings.fairness_yield
         self.drain_seconds = settings.drain_seconds
+        serve_for(self.ppid)
         super().init_process()
 
     def handle_exit(self, sig: int, frame: Any) -> None:

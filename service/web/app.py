@@ -17,6 +17,8 @@ def config_from(settings: Settings) -> dict[str, Any]:
         "SOURCE_REVISION": settings.source_revision,
         # where /posture finds /proc and /sys (tests point it at a fixture tree)
         "POSTURE_ROOT": settings.posture_root,
+        # the port /posture expects to be the only one listening
+        "PORT": settings.port,
         # request metrics and /metrics; off only to measure what they cost (python -m bench)
         "METRICS": settings.metrics,
     }

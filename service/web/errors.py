@@ -1,21 +1,16 @@
 """Plain-text error pages and the headers every response carries."""
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, current_app
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
+from service.web.responses import PLAIN_TEXT, plain_text
+
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
-
-PLAIN_TEXT = "text/plain; charset=utf-8"
-
-
-def plain_text(body: str | bytes, status: int = 200) -> Response:
-    """Build a text/plain response."""
-    return Response(body, status=status, content_type=PLAIN_TEXT)
 
 
 def status_unreadable(error: OSError) -> Response:
@@ -34,15 +29,6 @@ def http_error(error: HTTPException) -> BaseResponse:
     response = error.get_response()
     response.set_data(f"{error.code} {error.name}: {error.description}\n")
     response.content_type = PLAIN_TEXT
-    return response
-
-
-AnyResponse = TypeVar("AnyResponse", bound=BaseResponse)
-
-
-def uncacheable(response: AnyResponse) -> AnyResponse:
-    """Mark a live answer as never to be stored by any cache."""
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 

@@ -20,7 +20,7 @@ from prometheus_client import (
     multiprocess,
 )
 
-from service.web.errors import uncacheable
+from service.web.responses import uncacheable
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment

@@ -4,13 +4,13 @@ import base64
 import hashlib
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template
+from markupsafe import Markup, escape
 
-from service.procfs.posture import assess
-from service.web.errors import plain_text, uncacheable
-from service.web.negotiation import negotiated_format
+from service.procfs.posture import Report, assess
+from service.server.lifecycle import server_pid
+from service.web.responses import negotiated, plain_text
 
 bp = Blueprint("posture", __name__, template_folder="templates")
 
@@ -26,34 +26,53 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def text_table(report: dict[str, Any]) -> str:
+@bp.app_template_filter("breakable")
+def breakable(text: str) -> Markup:
+    """`text`, escaped, that may wrap after a path separator or a comma, never mid-number."""
+    # escaped first: only the <wbr> added here is markup
+    return Markup(str(escape(text)).replace("/", "/<wbr>").replace(",", ",<wbr>"))  # noqa: S704
+
+
+def text_table(report: Report) -> str:
     rows = [("STATUS", "CHECK", "EVIDENCE")] + [
-        (check["status"].upper(), check["id"], check["evidence"]) for check in report["checks"]
-    ]
+        (check.status.upper(), check.id + ("" if check.required else " (advisory)"),
+         check.evidence) for check in report.checks
+    ]  # fmt: skip
     # the status column fits UNKNOWN always, so the table's shape does not shift
     widths = [len("UNKNOWN"), max(len(row[1]) for row in rows)]
     lines = [f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]}" for row in rows]
-    summary = report["summary"]
+    required, advisory = report.required, report.advisory
     lines.append(
-        f"\n{summary['pass']} passed, {summary['fail']} failed, {summary['unknown']} unknown"
+        f"\nrequired: {required.passed} passed, {required.failed} failed, "
+        f"{required.unknown} unknown; advisory: {advisory.passed} passed, "
+        f"{advisory.failed} failed, {advisory.unknown} unknown"
     )
+    failed = [check for check in report.checks if check.status != "pass"]
+    if failed:
+        lines.append("\nTo fix (compose | docker run | Kubernetes):")
+        lines += [f"  {check.id}: {check.remedy.compose} | {check.remedy.docker_run} | "
+                  f"{check.remedy.kubernetes}" for check in failed]  # fmt: skip
+    lines.append("\nNot observable from inside (check them from the host):")
+    lines += [f"  CIS {item.reference} {item.title}: {item.check_from_host}"
+              for item in report.not_observable]  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+def posture_as(media_type: str) -> Response:
+    config = current_app.config
+    pid = config.get("POSTURE_PID") or server_pid()
+    report = assess(Path(config["POSTURE_ROOT"]), pid, frozenset([config["PORT"]]))
+    if media_type == FORMATS["json"]:
+        return jsonify(report.to_json())
+    if media_type == FORMATS["html"]:
+        page = render_template("posture.html", css=CSS, symbols=SYMBOLS, report=report, pid=pid)
+        response = Response(page, content_type="text/html; charset=utf-8")
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        return response
+    return plain_text(text_table(report))
 
 
 @bp.get("/posture")
 def posture() -> Response:
     """Answer the checks, computed anew on every request."""
-    media_type = negotiated_format(FORMATS)
-    report = assess(Path(current_app.config["POSTURE_ROOT"]))
-    if media_type == FORMATS["json"]:
-        response = jsonify(report)
-    elif media_type == FORMATS["html"]:
-        page = render_template("posture.html", css=CSS, symbols=SYMBOLS, **report)
-        response = Response(page, content_type="text/html; charset=utf-8")
-        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    else:
-        response = plain_text(text_table(report))
-    uncacheable(response)
-    # the whole header, set: parsing it as a set for one value costs more
-    response.headers["Vary"] = "Accept"
-    return response
+    return negotiated(FORMATS, posture_as)

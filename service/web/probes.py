@@ -11,7 +11,7 @@ from importlib.resources import files
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from service.server.lifecycle import is_draining
-from service.web.errors import plain_text, uncacheable
+from service.web.responses import plain_text, uncacheable
 from service.web.status import read_status
 
 bp = Blueprint("probes", __name__)

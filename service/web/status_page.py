@@ -3,8 +3,8 @@
 from flask import Blueprint, Response, jsonify
 
 from service.procfs.status_parser import parse_status
-from service.web.errors import plain_text, status_unreadable, uncacheable
-from service.web.negotiation import negotiated_format
+from service.web.errors import status_unreadable
+from service.web.responses import negotiated, plain_text
 from service.web.status import read_status
 
 bp = Blueprint("status", __name__)
@@ -14,19 +14,17 @@ bp = Blueprint("status", __name__)
 FORMATS = {"text": "text/plain", "json": "application/json"}
 
 
-@bp.get("/")
-def status() -> Response:
-    """Answer the status file, read anew: it is live data."""
-    media_type = negotiated_format(FORMATS)
+def status_as(media_type: str) -> Response:
     try:
         raw = read_status()
     except OSError as error:
         return status_unreadable(error)
     if media_type == FORMATS["json"]:
-        response = jsonify(parse_status(raw.decode(errors="replace")))
-    else:
-        response = plain_text(raw)
-    uncacheable(response)
-    # the whole header, set: parsing it as a set for one value costs more
-    response.headers["Vary"] = "Accept"
-    return response
+        return jsonify(parse_status(raw.decode(errors="replace")))
+    return plain_text(raw)
+
+
+@bp.get("/")
+def status() -> Response:
+    """Answer the status file, read anew: it is live data."""
+    return negotiated(FORMATS, status_as)

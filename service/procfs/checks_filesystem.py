@@ -1,0 +1,203 @@
+"""Checks of what the server's mount namespace and /dev hold."""
+
+from service.procfs.host import Host, Unreadable
+from service.procfs.mounts import Mount
+from service.procfs.rules import CIS, CIS_URL, OWASP_URL, PSS_URL, Remedy, Verdict, rule
+
+DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
+# host paths whose mount gives a container the host (CIS 5.5)
+SENSITIVE_HOST_PATHS = (
+    "/", "/etc", "/root", "/home", "/var/run", "/run", "/var/lib/docker", "/proc", "/sys",
+    "/dev", "/boot", "/usr",
+)  # fmt: skip
+# the files the engine or the kubelet mount into every container, from their own folders
+MANAGED_FILES = {
+    "/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/dev/termination-log",
+}  # fmt: skip
+MANAGED_FOLDERS = ("/var/lib/docker/containers/", "/var/lib/kubelet/pods/")
+# where a container has a kernel filesystem of its own: not a host path
+OWN_KERNEL_MOUNTS = {"proc": "/proc", "sysfs": "/sys", "devtmpfs": "/dev"}
+# filesystems that hold no host path: memory and the kernel's own views (a host's
+# tmpfs, such as /run, cannot be told from the container's own: a known limit)
+NO_HOST_PATH = {
+    "tmpfs", "devpts", "mqueue", "cgroup", "cgroup2", "securityfs", "shm",
+    "nsfs", "bpf", "debugfs", "tracefs", "fusectl", "pstore", "configfs", "hugetlbfs",
+}  # fmt: skip
+# the /dev a container gets by default (runc's default devices and links), and the
+# kubelet's termination log
+DEFAULT_DEV = {
+    "console", "core", "fd", "full", "mqueue", "null", "ptmx", "pts", "random", "shm",
+    "stderr", "stdin", "stdout", "tty", "urandom", "zero", "termination-log",
+}  # fmt: skip
+
+
+@rule(
+    id="read-only-root",
+    title="The root filesystem is mounted read-only",
+    reference=f"{CIS} 5.12; OWASP Docker rule #8",
+    url=OWASP_URL,
+    remedy=Remedy(
+        compose="read_only: true",
+        docker_run="--read-only",
+        kubernetes="securityContext.readOnlyRootFilesystem: true",
+    ),
+)
+def read_only_root(host: Host) -> Verdict:
+    for mount in host.mounts:
+        if mount.point == "/":
+            options = ",".join(sorted(mount.options))
+            return not mount.writable, f"/proc/{host.server_pid}/mountinfo / {options}"
+    raise Unreadable(f"/proc/{host.server_pid}/mountinfo has no / mount")
+
+
+@rule(
+    id="no-docker-socket",
+    title="The Docker socket is not mounted",
+    reference=f"{CIS} 5.31; OWASP Docker rule #1",
+    url=OWASP_URL,
+    remedy=Remedy(
+        compose="no volume of /var/run/docker.sock",
+        docker_run="no -v /var/run/docker.sock:...",
+        kubernetes="no hostPath volume of the container runtime's socket",
+    ),
+)
+def no_docker_socket(host: Host) -> Verdict:
+    mounted = {mount.point for mount in host.mounts if mount.point.endswith("docker.sock")}
+    present = {path for path in DOCKER_SOCKETS if host.exists(path)}
+    if found := sorted(mounted | present):
+        return False, f"docker.sock at {', '.join(found)}"
+    return True, f"/proc/{host.server_pid}/mountinfo: no docker.sock; none at /var/run or /run"
+
+
+def host_path(mount: Mount) -> str | None:
+    """The host path `mount` shows, or None when it is the container's own.
+
+    That is the mount's root field: the path within its source filesystem, which
+    is the host's path when the host folder lies on the host's root filesystem.
+    """
+    if mount.filesystem in NO_HOST_PATH or mount.point == "/":
+        return None
+    if mount.filesystem in OWN_KERNEL_MOUNTS:
+        own = OWN_KERNEL_MOUNTS[mount.filesystem]
+        if mount.point == own or mount.point.startswith(own + "/"):
+            return None
+        return own + mount.root.rstrip("/") if mount.root != "/" else own
+    if mount.point in MANAGED_FILES and mount.root.startswith(MANAGED_FOLDERS):
+        return None
+    return mount.root
+
+
+def sensitive(path: str) -> bool:
+    """`path` is a sensitive folder or lies inside one (every path lies inside `/`)."""
+    return path == "/" or any(path == top or path.startswith(top + "/")
+                              for top in SENSITIVE_HOST_PATHS[1:])  # fmt: skip
+
+
+@rule(
+    id="no-sensitive-host-mounts",
+    title="No sensitive host path is mounted, read-only or not",
+    reference=f"{CIS} 5.5",
+    url=CIS_URL,
+    remedy=Remedy(
+        compose="no bind mount of /, /etc, /proc, /sys, /dev, /var/run, ...: named volumes instead",
+        docker_run="no -v HOSTPATH:... of a system folder",
+        kubernetes="no hostPath volume (PSS baseline forbids them)",
+    ),
+)
+def no_sensitive_host_mounts(host: Host) -> Verdict:
+    found = []
+    for mount in host.mounts:
+        path = host_path(mount)
+        if path is not None and sensitive(path) and not path.startswith("/var/lib/docker/volumes/"):
+            found.append(f"{mount.point} (host {path}, {'rw' if mount.writable else 'ro'})")
+    if found:
+        return False, f"/proc/{host.server_pid}/mountinfo host paths: {', '.join(found)}"
+    return True, f"/proc/{host.server_pid}/mountinfo: no host system path mounted"
+
+
+@rule(
+    id="no-host-devices",
+    title="No device beyond the container's default set",
+    reference=f"{CIS} 5.17",
+    url=CIS_URL,
+    remedy=Remedy(
+        compose="no devices: and no privileged: true",
+        docker_run="no --device and no --privileged",
+        kubernetes="no hostPath volume of /dev, securityContext.privileged: false",
+    ),
+)
+def no_host_devices(host: Host) -> Verdict:
+    extra = [name for name in host.entries("/dev") if name not in DEFAULT_DEV]
+    if extra:
+        shown = ", ".join(f"/dev/{name}" for name in extra[:8])
+        more = f" and {len(extra) - 8} more" if len(extra) > 8 else ""
+        return False, f"/dev beyond the default set: {shown}{more}"
+    return True, "/dev: only the default devices"
+
+
+@rule(
+    id="no-other-writable-mounts",
+    title="No writable mount beyond Docker's own",
+    reference=f"{CIS} 5.5, 5.12",
+    url=CIS_URL,
+    remedy=Remedy(
+        compose="mount volumes :ro where the server only reads them",
+        docker_run="-v SOURCE:TARGET:ro",
+        kubernetes="volumeMounts[].readOnly: true",
+    ),
+    required=False,
+)
+def no_other_writable_mounts(host: Host) -> Verdict:
+    writable = sorted(
+        mount.point
+        for mount in host.mounts
+        if mount.writable
+        and mount.point != "/"
+        and mount.point not in MANAGED_FILES | {"/dev/shm"}  # noqa: S108 (Docker's own tmpfs)
+        and mount.filesystem not in NO_HOST_PATH | set(OWN_KERNEL_MOUNTS) | {"overlay"}
+    )
+    if writable:
+        return False, f"/proc/{host.server_pid}/mountinfo writable: {', '.join(writable)}"
+    return True, f"/proc/{host.server_pid}/mountinfo: no writable mount beyond / and Docker's own"
+
+
+@rule(
+    id="mount-propagation-private",
+    title="No mount propagates to or from the host (shared propagation)",
+    reference=f"{CIS} 5.19",
+    url=CIS_URL,
+    remedy=Remedy(
+        compose="no bind propagation: shared or rshared",
+        docker_run="no -v ...:shared or --mount bind-propagation=shared",
+        kubernetes="no mountPropagation: Bidirectional",
+    ),
+    required=False,
+)
+def mount_propagation_private(host: Host) -> Verdict:
+    shared = [mount.point for mount in host.mounts
+              if any(tag.startswith("shared:") for tag in mount.propagation)]  # fmt: skip
+    if shared:
+        return False, f"/proc/{host.server_pid}/mountinfo shared: {', '.join(shared)}"
+    return True, f"/proc/{host.server_pid}/mountinfo: no shared mount"
+
+
+@rule(
+    id="cgroup-read-only",
+    title="The cgroup filesystem is read-only (the release_agent escape needs it writable)",
+    reference="CVE-2022-0492; the release_agent escape",
+    url=PSS_URL,
+    remedy=Remedy(
+        compose="no privileged: true and no SYS_ADMIN in cap_add",
+        docker_run="no --privileged and no --cap-add SYS_ADMIN",
+        kubernetes="securityContext.privileged: false, no SYS_ADMIN",
+    ),
+    required=False,
+)
+def cgroup_read_only(host: Host) -> Verdict:
+    cgroups = [mount for mount in host.mounts if mount.filesystem in ("cgroup", "cgroup2")]
+    if not cgroups:
+        return True, f"/proc/{host.server_pid}/mountinfo: no cgroup filesystem mounted"
+    writable = [mount.point for mount in cgroups if mount.writable]
+    if writable:
+        return False, f"/proc/{host.server_pid}/mountinfo cgroup rw: {', '.join(writable[:4])}"
+    return True, f"/proc/{host.server_pid}/mountinfo: {len(cgroups)} cgroup mounts, all ro"

@@ -1,0 +1,147 @@
+"""Advisory checks of what else the container shares with the host or exposes."""
+
+from service.procfs.host import Host, Unreadable
+from service.procfs.rules import CIS, CIS_URL, OWASP_URL, PSS_URL, Remedy, Verdict, rule
+
+SERVICE_ACCOUNT_TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount/token"  # noqa: S105
+# interfaces that exist in a host's network namespace, not in a container's own
+HOST_INTERFACES = ("docker0", "veth", "cni", "br-", "virbr", "flannel", "cali", "cilium", "kube")
+TCP_LISTEN = "0A"
+
+
+@rule(
+    id="user-namespace",
+    title="Root inside is not root outside (a user namespace)",
+    reference="OWASP Docker rule #2",
+    url=OWASP_URL,
+    remedy=Remedy(
+        compose='the engine\'s "userns-remap" (daemon.json)',
+        docker_run='--userns=... with the engine\'s "userns-remap"',
+        kubernetes="spec.hostUsers: false",
+    ),
+    required=False,
+)
+def user_namespace(host: Host) -> Verdict:
+    first = host.read("/proc/self/uid_map").split()
+    # "0 0 4294967295": UID 0 inside is UID 0 outside, no user namespace
+    return first[:2] != ["0", "0"], f"/proc/self/uid_map {' '.join(first[:3])}"
+
+
+@rule(
+    id="security-module-profile",
+    title="An AppArmor or SELinux profile confines the server",
+    reference=f"{CIS} 5.1, 5.2",
+    url=CIS_URL,
+    remedy=Remedy(
+        compose="no security_opt: [apparmor=unconfined] (on a host with AppArmor or SELinux)",
+        docker_run="--security-opt apparmor=docker-default",
+        kubernetes="securityContext.appArmorProfile.type: RuntimeDefault",
+    ),
+    required=False,
+)
+def security_module_profile(host: Host) -> Verdict:
+    path = f"/proc/{host.server_pid}/attr/current"
+    label = host.read(path).strip("\x00\n ")
+    return bool(label) and label != "unconfined", f"{path} {label or '(empty)'}"
+
+
+@rule(
+    id="no-service-account-token",
+    title="No Kubernetes service-account token is mounted",
+    reference="PSS and Kubernetes: automountServiceAccountToken",
+    url=PSS_URL,
+    remedy=Remedy(
+        compose="(compose mounts none)",
+        docker_run="(docker run mounts none)",
+        kubernetes="automountServiceAccountToken: false",
+    ),
+    required=False,
+)
+def no_service_account_token(host: Host) -> Verdict:
+    if host.exists(SERVICE_ACCOUNT_TOKEN_PATH):
+        return False, f"{SERVICE_ACCOUNT_TOKEN_PATH} exists"
+    return True, f"{SERVICE_ACCOUNT_TOKEN_PATH} absent"
+
+
+@rule(
+    id="own-network-namespace",
+    title="The container has a network namespace of its own",
+    reference=f"{CIS} 5.9; PSS baseline: Host Namespaces",
+    url=PSS_URL,
+    remedy=Remedy(
+        compose="no network_mode: host",
+        docker_run="no --network host",
+        kubernetes="hostNetwork: false (the default)",
+    ),
+    required=False,
+)
+def own_network_namespace(host: Host) -> Verdict:
+    lines = host.read("/proc/net/dev").splitlines()[2:]
+    names = [line.partition(":")[0].strip() for line in lines if ":" in line]
+    seen = [name for name in names if name.startswith(HOST_INTERFACES)]
+    if seen:
+        return False, f"/proc/net/dev host interfaces: {', '.join(seen[:6])}"
+    return True, f"/proc/net/dev interfaces: {', '.join(names)}"
+
+
+def listening_ports(host: Host) -> set[int]:
+    ports = set()
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = host.read(path).splitlines()[1:]
+        except Unreadable:
+            if path.endswith("6"):
+                continue  # a kernel without IPv6
+            raise
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 3 and fields[3] == TCP_LISTEN:
+                ports.add(int(fields[1].rpartition(":")[2], 16))
+    return ports
+
+
+@rule(
+    id="only-expected-ports-listening",
+    title="Nothing listens but the server",
+    reference=f"{CIS} 5.8",
+    url=CIS_URL,
+    remedy=Remedy(
+        compose="run one service a container; publish only its port",
+        docker_run="one service a container",
+        kubernetes="one service a container; a NetworkPolicy",
+    ),
+    required=False,
+)
+def only_expected_ports(host: Host) -> Verdict:
+    ports = listening_ports(host)
+    unexpected = sorted(ports - host.expected_ports)
+    shown = ", ".join(str(port) for port in sorted(ports)) or "none"
+    if unexpected:
+        return False, f"/proc/net/tcp, tcp6 listening: {shown}; unexpected: {unexpected}"
+    return True, f"/proc/net/tcp, tcp6 listening: {shown}"
+
+
+@rule(
+    id="no-ssh-daemon",
+    title="No SSH daemon runs in the container",
+    reference=f"{CIS} 5.6",
+    url=CIS_URL,
+    remedy=Remedy(
+        compose="no sshd in the image: docker compose exec for a shell",
+        docker_run="no sshd in the image: docker exec for a shell",
+        kubernetes="no sshd in the image: kubectl exec for a shell",
+    ),
+    required=False,
+)
+def no_ssh_daemon(host: Host) -> Verdict:
+    pids = [int(name) for name in host.entries("/proc") if name.isdigit()]
+    found = []
+    for pid in pids[:4096]:
+        try:
+            if host.status(pid).text("Name") == "sshd":
+                found.append(pid)
+        except Unreadable:
+            continue  # a process that ended while we looked
+    if found:
+        return False, f"/proc/<pid>/status Name sshd: pids {', '.join(map(str, found[:6]))}"
+    return True, f"/proc/<pid>/status: no sshd among {min(len(pids), 4096)} processes"

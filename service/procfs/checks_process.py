@@ -1,0 +1,168 @@
+"""Checks of the server's own process: its user, capabilities, privileges, PID namespace."""
+
+from service.procfs.capabilities import beyond_docker_default
+from service.procfs.host import Host
+from service.procfs.rules import CIS, OWASP_URL, PSS_URL, Remedy, Verdict, rule
+
+CAPABILITY_SETS = ("CapEff", "CapPrm", "CapAmb", "CapBnd")
+# what a container's own PID 1 may be besides the server: the inits people run
+CONTAINER_INITS = frozenset(("docker-init", "tini", "dumb-init", "catatonit", "pause"))
+# the names the kernel gives disks: privileged mode brings the host's into /dev
+DISK_PREFIXES = ("sd", "nvme", "vd", "xvd", "hd", "mmcblk", "dm-", "loop")
+
+
+@rule(
+    id="non-root-user",
+    title="The server runs as a user other than root",
+    reference=f"{CIS} 4.1; PSS restricted: Running as Non-root user",
+    url=PSS_URL,
+    remedy=Remedy(
+        compose="user: 10001:10001 (or USER in the Dockerfile)",
+        docker_run="--user 10001:10001",
+        kubernetes="securityContext.runAsNonRoot: true, runAsUser: 10001",
+    ),
+)
+def non_root_user(host: Host) -> Verdict:
+    ids = host.server.ids("Uid")
+    written = " ".join(str(ids[part]) for part in ("real", "effective", "saved", "filesystem"))
+    return ids["effective"] != 0, f"{host.server.path} Uid {written}"
+
+
+def capability_evidence(host: Host, beyond: dict[str, list[str]]) -> str:
+    masks = [f"{key} {host.server.mask(key)[1]}" for key in CAPABILITY_SETS]
+    extra = "; ".join(f"{key} beyond Docker's default: {', '.join(names)}"
+                      for key, names in beyond.items() if names)  # fmt: skip
+    return f"{host.server.path} {', '.join(masks)}" + (f"; {extra}" if extra else "")
+
+
+@rule(
+    id="no-capabilities-beyond-default",
+    title="No capability beyond Docker's default set, in any set (the bounding set included)",
+    reference=f"{CIS} 5.3; OWASP Docker rule #3",
+    url=OWASP_URL,
+    remedy=Remedy(
+        compose="no cap_add beyond the default; better, cap_drop: [ALL]",
+        docker_run="no --cap-add; better, --cap-drop ALL",
+        kubernetes="securityContext.capabilities.drop: [ALL], and no add",
+    ),
+)
+def capabilities_within_default(host: Host) -> Verdict:
+    beyond = {key: beyond_docker_default(host.server.mask(key)[0]) for key in CAPABILITY_SETS}
+    return not any(beyond.values()), capability_evidence(host, beyond)
+
+
+@rule(
+    id="no-capabilities",
+    title="No capability at all, and an empty bounding set: none can be regained",
+    reference=f"{CIS} 5.3; PSS restricted: Capabilities",
+    url=PSS_URL,
+    remedy=Remedy(
+        compose="cap_drop: [ALL]",
+        docker_run="--cap-drop ALL",
+        kubernetes="securityContext.capabilities.drop: [ALL]",
+    ),
+)
+def no_capabilities(host: Host) -> Verdict:
+    empty = all(host.server.mask(key)[0] == 0 for key in CAPABILITY_SETS)
+    return empty, capability_evidence(host, {})
+
+
+@rule(
+    id="no-new-privileges",
+    title="Processes cannot gain privileges (no_new_privs)",
+    reference=f"{CIS} 5.25; OWASP Docker rule #4",
+    url=OWASP_URL,
+    remedy=Remedy(
+        compose="security_opt: [no-new-privileges=true]",
+        docker_run="--security-opt no-new-privileges=true",
+        kubernetes="securityContext.allowPrivilegeEscalation: false",
+    ),
+)
+def no_new_privileges(host: Host) -> Verdict:
+    value = host.server.flag("NoNewPrivs")
+    return value, f"{host.server.path} NoNewPrivs {int(value)}"
+
+
+@rule(
+    id="seccomp-filter",
+    title="A seccomp filter confines system calls",
+    reference=f"{CIS} 5.21; PSS restricted: Seccomp",
+    url=PSS_URL,
+    remedy=Remedy(
+        compose="no security_opt: [seccomp=unconfined] (Docker's default profile applies)",
+        docker_run="no --security-opt seccomp=unconfined",
+        kubernetes="securityContext.seccompProfile.type: RuntimeDefault",
+    ),
+)
+def seccomp_filter(host: Host) -> Verdict:
+    mode = host.server.seccomp()
+    evidence = f"{host.server.path} Seccomp {mode}"
+    if "Seccomp_filters" in host.server.document:
+        evidence += f", Seccomp_filters {host.server.number('Seccomp_filters')}"
+    return mode == 2, evidence
+
+
+@rule(
+    id="own-pid-namespace",
+    title="The container has a PID namespace of its own",
+    reference=f"{CIS} 5.15; PSS baseline: Host Namespaces",
+    url=PSS_URL,
+    remedy=Remedy(
+        compose="no pid: host",
+        docker_run="no --pid=host",
+        kubernetes="hostPID: false (the default)",
+    ),
+)
+def own_pid_namespace(host: Host) -> Verdict:
+    # kernel threads are visible only in the host's PID namespace: kthreadd is PID 2 there
+    first = host.status(1).text("Name")
+    evidence = f"/proc/1/status Name {first}"
+    outside = [f"{process.text('Name')} (pid {process.pid})" for process in host.ancestry()[1:]
+               if process.text("Name") not in CONTAINER_INITS]  # fmt: skip
+    host_kernel = host.exists("/proc/2/status") and host.status(2).text("Name") == "kthreadd"
+    if host_kernel:
+        evidence += "; /proc/2/status Name kthreadd (the host's kernel threads are visible)"
+    if outside:
+        evidence += f"; the server's ancestors: {', '.join(outside)}"
+    return not host_kernel, evidence
+
+
+def privileged_signals(host: Host) -> list[tuple[bool, str]]:
+    """What privileged mode changes, each as (whether it is so here, what was read)."""
+    mounts = {mount.point: mount for mount in host.mounts}
+    last = int(host.read("/proc/sys/kernel/cap_last_cap"))
+    bounding, written = host.server.mask("CapBnd")
+    full = bounding == (1 << (last + 1)) - 1
+    sysfs, proc_sys = mounts.get("/sys"), mounts.get("/proc/sys")
+    sysfs_writable = sysfs is not None and sysfs.writable
+    proc_sys_writable = proc_sys is None or proc_sys.writable
+    unmasked = "/proc/kcore" not in mounts
+    disks = [name for name in host.entries("/dev") if name.startswith(DISK_PREFIXES)]
+    return [
+        (sysfs_writable, f"/sys {'rw' if sysfs_writable else 'ro'}"),
+        (proc_sys_writable, f"/proc/sys {'rw' if proc_sys_writable else 'ro'}"),
+        (full, f"CapBnd {written}{' (every capability)' if full else ''}"),
+        (unmasked, f"/proc/kcore {'unmasked' if unmasked else 'masked'}"),
+        (bool(disks), f"/dev: {', '.join(disks[:4]) if disks else 'no host block device'}"),
+    ]
+
+
+@rule(
+    id="not-privileged",
+    title="The container is not privileged",
+    reference=f"{CIS} 5.4; PSS baseline: Privileged Containers",
+    url=PSS_URL,
+    remedy=Remedy(
+        compose="no privileged: true",
+        docker_run="no --privileged",
+        kubernetes="securityContext.privileged: false (the default)",
+    ),
+)
+def not_privileged(host: Host) -> Verdict:
+    signals = privileged_signals(host)
+    # the kernel's own interfaces writable: only privileged mode (or
+    # systempaths=unconfined, as dangerous) does that to a container
+    (sysfs_writable, _), (proc_sys_writable, _) = signals[:2]
+    evidence = "; ".join(text for _, text in signals)
+    unmasked = sysfs_writable or proc_sys_writable
+    return not unmasked, f"/proc/{host.server_pid}/mountinfo {evidence}"

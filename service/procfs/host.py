@@ -1,0 +1,143 @@
+"""The files the posture checks read, under a root that tests can move.
+
+Every read goes through here, so that a check never opens anything else, never
+writes, and turns a missing, unreadable or malformed file into `Unreadable` with
+the path and the reason, never into an exception of its own.
+"""
+
+import functools
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import cast
+
+from service.procfs.mounts import Mount, parse_mountinfo
+from service.procfs.status_parser import Field, IdSet, Mask, Mode, parse_hex, parse_status
+
+
+class Unreadable(Exception):
+    """The evidence for a check could not be read; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class ProcessStatus:
+    """A process's /proc/<pid>/status, parsed once by the parser `GET /?format=json` uses."""
+
+    pid: int
+    document: dict[str, Field]
+
+    @property
+    def path(self) -> str:
+        return f"/proc/{self.pid}/status"
+
+    def _field(self, key: str) -> Field:
+        if key not in self.document:
+            raise Unreadable(f"{self.path} has no {key} line")
+        return self.document[key]
+
+    def _malformed(self, key: str) -> Unreadable:
+        return Unreadable(f"{self.path} {key} is malformed")
+
+    def text(self, key: str) -> str:
+        value = self._field(key)
+        if not isinstance(value, str):
+            raise self._malformed(key)
+        return value
+
+    def number(self, key: str) -> int:
+        value = self._field(key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self._malformed(key)
+        return value
+
+    def flag(self, key: str) -> bool:
+        value = self._field(key)
+        if not isinstance(value, bool):
+            raise self._malformed(key)
+        return value
+
+    def _parsed(self, key: str, marker: str) -> dict[str, object]:
+        """The field's parsed document, which the parser gives `marker`; else it was malformed."""
+        value = self._field(key)
+        if not isinstance(value, dict) or marker not in value:
+            raise self._malformed(key)
+        return dict(value)
+
+    def ids(self, key: str) -> IdSet:
+        return cast(IdSet, self._parsed(key, "effective"))
+
+    def mask(self, key: str) -> tuple[int, str]:
+        """A capability mask: its value, and its digits as the kernel wrote them."""
+        written = cast(Mask, self._parsed(key, "names"))["mask"]
+        return parse_hex(written), written
+
+    def seccomp(self) -> int:
+        return cast(Mode, self._parsed("Seccomp", "mode"))["value"]
+
+
+@dataclass
+class Host:
+    """The container's files, read under `root` (`/` in production).
+
+    `server_pid` is this server's own process (gunicorn's master) as this PID
+    namespace numbers it: the checks about "the server" read it, not PID 1, which
+    under a shared PID namespace is the host's init.
+    """
+
+    root: Path
+    server_pid: int
+    expected_ports: frozenset[int] = frozenset()
+    _statuses: dict[int, ProcessStatus] = field(default_factory=dict, repr=False)
+
+    def path(self, path: str) -> Path:
+        return self.root / path.lstrip("/")
+
+    def read(self, path: str) -> str:
+        try:
+            return self.path(path).read_text()
+        except (OSError, UnicodeDecodeError) as error:
+            reason = getattr(error, "strerror", None) or type(error).__name__
+            raise Unreadable(f"{path}: {reason}") from None
+
+    def exists(self, path: str) -> bool:
+        return self.path(path).exists()
+
+    def entries(self, path: str) -> list[str]:
+        """The names in directory `path`, sorted."""
+        try:
+            return sorted(os.listdir(self.path(path)))
+        except OSError as error:
+            raise Unreadable(f"{path}: {error.strerror}") from None
+
+    def writable(self, path: str) -> bool:
+        """Whether this process may write `path` (asks the kernel; opens nothing)."""
+        return os.access(self.path(path), os.W_OK)
+
+    def status(self, pid: int) -> ProcessStatus:
+        if pid not in self._statuses:
+            text = self.read(f"/proc/{pid}/status")
+            self._statuses[pid] = ProcessStatus(pid, parse_status(text))
+        return self._statuses[pid]
+
+    @property
+    def server(self) -> ProcessStatus:
+        return self.status(self.server_pid)
+
+    @functools.cached_property
+    def mounts(self) -> list[Mount]:
+        """The server's mounts (its mount namespace: PID 1's may be the host's)."""
+        path = f"/proc/{self.server_pid}/mountinfo"
+        mounts = parse_mountinfo(self.read(path))
+        if not mounts:
+            raise Unreadable(f"{path} has no mount")
+        return mounts
+
+    def ancestry(self) -> list[ProcessStatus]:
+        """The server and each parent up to the first one outside this PID namespace."""
+        chain = [self.server]
+        while (parent := chain[-1].number("PPid")) != 0 and len(chain) < 64:
+            chain.append(self.status(parent))
+        return chain
+
+    def cgroup_v2(self) -> bool:
+        return self.exists("/sys/fs/cgroup/cgroup.controllers")

@@ -1,0 +1,159 @@
+"""Fake /proc, /sys and /dev trees of a container, as each misconfiguration leaves them.
+
+A `Container` says how the container was run; `build` writes the files the
+posture checks read, as the kernel and the engine would have made them.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# CAP_LAST_CAP 40 (CAP_CHECKPOINT_RESTORE): every capability is 41 bits
+EVERY_CAPABILITY = "000001ffffffffff"
+DOCKER_DEFAULT = "00000000a80425fb"
+NONE = "0000000000000000"
+DEFAULT_DEV = ["console", "core", "fd", "full", "mqueue", "null", "ptmx", "pts", "random",
+               "shm", "stderr", "stdin", "stdout", "tty", "urandom", "zero"]  # fmt: skip
+HOST_PID = 4242
+SERVER_PORT = 9999
+
+
+@dataclass
+class Container:
+    """How a container was run; the defaults are the hardened compose stack."""
+
+    cgroup: str = "v2"
+    uid: int = 10001
+    effective: str = NONE
+    bounding: str = NONE
+    no_new_privs: int = 1
+    seccomp: int = 2
+    root_options: str = "ro,relatime"
+    limited: bool = True
+    host_pid: bool = False
+    init: bool = False
+    privileged: bool = False
+    host_network: bool = False
+    # (mount point, root field, filesystem, options) of more mounts
+    mounts: list[tuple[str, str, str, str]] = field(default_factory=list)
+    devices: list[str] = field(default_factory=list)
+    listening: list[int] = field(default_factory=lambda: [SERVER_PORT])
+    sshd: bool = False
+
+    @property
+    def server_pid(self) -> int:
+        if self.host_pid:
+            return HOST_PID
+        return 7 if self.init else 1
+
+
+def write(root: Path, path: str, text: str) -> None:
+    target = root / path.lstrip("/")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+
+
+def status(name: str, pid: int, parent: int, container: Container | None = None) -> str:
+    lines = [f"Name:\t{name}", f"Pid:\t{pid}", f"PPid:\t{parent}"]
+    if container is not None:
+        uid = container.uid
+        permitted = container.effective
+        lines += [
+            f"Uid:\t{uid}\t{uid}\t{uid}\t{uid}",
+            f"CapPrm:\t{permitted}",
+            f"CapEff:\t{container.effective}",
+            f"CapBnd:\t{container.bounding}",
+            f"CapAmb:\t{NONE}",
+            f"NoNewPrivs:\t{container.no_new_privs}",
+            f"Seccomp:\t{container.seccomp}",
+            f"Seccomp_filters:\t{1 if container.seccomp == 2 else 0}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def mountinfo(container: Container) -> str:
+    ro = "rw" if container.privileged else "ro"
+    mounts = [
+        ("/", "/", "overlay", container.root_options),
+        ("/proc", "/", "proc", "rw,nosuid"),
+        ("/dev", "/", "tmpfs", "rw,nosuid"),
+        ("/dev/shm", "/", "tmpfs", "rw,nosuid"),
+        ("/sys", "/", "sysfs", f"{ro},nosuid"),
+        ("/sys/fs/cgroup", "/", "cgroup2" if container.cgroup == "v2" else "tmpfs", f"{ro}"),
+        ("/etc/hosts", "/var/lib/docker/containers/0123abcd/hosts", "ext4", "rw,relatime"),
+        ("/etc/resolv.conf", "/var/lib/docker/containers/0123abcd/resolv.conf", "ext4", "rw"),
+    ]
+    if container.cgroup == "v1":
+        mounts += [(f"/sys/fs/cgroup/{name}", "/docker/0123abcd", "cgroup", ro)
+                   for name in ("memory", "cpu,cpuacct", "pids")]  # fmt: skip
+    if not container.privileged:
+        # the engine's read-only and masked paths, which privileged mode leaves out
+        mounts += [("/proc/sys", "/sys", "proc", "ro,nosuid"),
+                   ("/proc/sysrq-trigger", "/sysrq-trigger", "proc", "ro"),
+                   ("/proc/kcore", "/null", "tmpfs", "rw")]  # fmt: skip
+    mounts += container.mounts
+    return "".join(
+        f"{index} 1 0:{index} {root} {point} {options} - {filesystem} src {options}\n"
+        for index, (point, root, filesystem, options) in enumerate(mounts, 20)
+    )
+
+
+def cgroups(root: Path, container: Container) -> None:
+    limited = container.limited
+    if container.cgroup == "v2":
+        write(root, "/sys/fs/cgroup/cgroup.controllers", "cpu memory pids\n")
+        write(root, "/sys/fs/cgroup/memory.max", "268435456\n" if limited else "max\n")
+        write(root, "/sys/fs/cgroup/cpu.max", "200000 100000\n" if limited else "max 100000\n")
+        write(root, "/sys/fs/cgroup/pids.max", "128\n" if limited else "max\n")
+        return
+    write(root, "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+          "268435456\n" if limited else "9223372036854771712\n")  # fmt: skip
+    write(root, "/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us", "200000\n" if limited else "-1\n")
+    write(root, "/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us", "100000\n")
+    write(root, "/sys/fs/cgroup/pids/pids.max", "128\n" if limited else "max\n")
+
+
+def processes(root: Path, container: Container) -> None:
+    server = container.server_pid
+    if container.host_pid:
+        write(root, "/proc/1/status", status("systemd", 1, 0))
+        write(root, "/proc/2/status", status("kthreadd", 2, 0))
+        write(root, "/proc/4000/status", status("containerd-shim", 4000, 1))
+        write(root, f"/proc/{server}/status", status("gunicorn", server, 4000, container))
+    elif container.init:
+        write(root, "/proc/1/status", status("docker-init", 1, 0))
+        write(root, f"/proc/{server}/status", status("gunicorn", server, 1, container))
+    else:
+        write(root, "/proc/1/status", status("gunicorn", 1, 0, container))
+    # a worker, as gunicorn forks them
+    write(root, f"/proc/{server + 1}/status", status("gunicorn", server + 1, server, container))
+    if container.sshd:
+        write(root, "/proc/300/status", status("sshd", 300, 1))
+    write(root, f"/proc/{server}/mountinfo", mountinfo(container))
+    write(root, f"/proc/{server}/attr/current", "docker-default (enforce)\n")
+
+
+def network(root: Path, container: Container) -> None:
+    names = ["lo", "eth0"] + (["docker0", "veth1a2b3c"] if container.host_network else [])
+    rows = "".join(f"{name:>6}: 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n" for name in names)
+    write(root, "/proc/net/dev", "Inter-|   Receive\n face |bytes\n" + rows)
+    listeners = "".join(
+        f"   {index}: 00000000:{port:04X} 00000000:0000 0A 00000000:00000000 00:00000000\n"
+        for index, port in enumerate(container.listening)
+    )
+    write(root, "/proc/net/tcp", "  sl  local_address rem_address   st\n" + listeners)
+    write(root, "/proc/net/tcp6", "  sl  local_address rem_address   st\n")
+
+
+def build(root: Path, container: Container) -> Path:
+    """Write `container`'s tree under `root`; return `root`."""
+    processes(root, container)
+    network(root, container)
+    cgroups(root, container)
+    write(root, "/proc/self/uid_map", "         0          0 4294967295\n")
+    write(root, "/proc/sys/kernel/cap_last_cap", "40\n")
+    devices = DEFAULT_DEV + container.devices
+    if container.privileged:
+        devices += ["sda", "sda1", "nvme0n1", "kmsg", "mem"]
+    for name in devices:
+        write(root, f"/dev/{name}", "")
+    return root
