@@ -16,6 +16,14 @@ from testcontainers.compose import DockerCompose
 from integration.helpers import StackFactory, service_container, service_url, stack_up
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--refresh-screenshot",
+        action="store_true",
+        help="rewrite docs/posture.png from the browser test (otherwise the tree is not written)",
+    )
+
+
 @pytest.fixture(scope="session")
 def docker_client() -> docker.DockerClient:
     """The Docker engine. Without one the suite fails: it never passes by skipping."""

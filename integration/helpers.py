@@ -40,9 +40,13 @@ class StackFactory:
         self.tmp_path_factory = tmp_path_factory
 
     def __call__(
-        self, services: list[str] | None = None, overlay: dict[str, Any] | None = None
+        self,
+        services: list[str] | None = None,
+        overlay: dict[str, Any] | None = None,
+        files: tuple[Path, ...] = (),
     ) -> DockerCompose:
-        """A stack of `services` (all by default), with `overlay` merged over the files."""
+        """A stack of `services` (all by default), with `files`, then `overlay`, merged over
+        the compose files."""
         project = f"ibdevserver-test-{uuid.uuid4().hex[:12]}"
         folder = self.tmp_path_factory.mktemp(project)
         env_file = folder / "compose.env"
@@ -50,15 +54,15 @@ class StackFactory:
             f"COMPOSE_PROJECT_NAME={project}\nSOURCE_REVISION={SOURCE_REVISION}\n"
             f"IBDEVSERVER_IMAGE={TEST_IMAGE}\n"
         )
-        files = [str(ROOT / name) for name in COMPOSE_FILES]
+        names = [str(ROOT / name) for name in COMPOSE_FILES] + [str(path) for path in files]
         if overlay is not None:
             # JSON is YAML: compose reads it as one more file
             overlay_file = folder / "overlay.yml"
             overlay_file.write_text(json.dumps({"services": overlay}))
-            files.append(str(overlay_file))
+            names.append(str(overlay_file))
         return DockerCompose(
             context=ROOT,
-            compose_file_name=files,
+            compose_file_name=names,
             build=True,
             wait=True,
             env_file=str(env_file),

@@ -14,6 +14,7 @@ from docker.models.containers import Container
 from testcontainers.compose import DockerCompose
 
 from integration.helpers import ROOT, container_settings
+from tests.compose_file import compose_limits
 from tests.known_values import IMAGE_GID, IMAGE_UID
 
 STRUCTURE_TEST = ROOT / "integration" / "structure-test.yaml"
@@ -87,15 +88,11 @@ def test_no_new_privileges_is_set(host_config: dict[str, Any]) -> None:
 
 
 def test_memory_cpu_pids_and_shm_are_the_compose_limits(host_config: dict[str, Any]) -> None:
-    # from their one source, the compose file as compose itself reads it
-    server = DockerCompose(context=ROOT, compose_file_name="docker-compose.yml").get_config()[
-        "services"
-    ]["server"]
-    limits = server["deploy"]["resources"]["limits"]
-    assert host_config["Memory"] == int(limits["memory"])
-    assert host_config["NanoCpus"] == int(float(limits["cpus"]) * 1e9)
-    assert host_config["PidsLimit"] == limits["pids"]
-    assert host_config["ShmSize"] == int(server["shm_size"])
+    limits = compose_limits()
+    assert host_config["Memory"] == limits.memory_bytes
+    assert host_config["NanoCpus"] == int(limits.cpus * 1e9)
+    assert host_config["PidsLimit"] == limits.pids
+    assert host_config["ShmSize"] == limits.shm_bytes
 
 
 def test_restarts_on_failure_up_to_five_times(host_config: dict[str, Any]) -> None:

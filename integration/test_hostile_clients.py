@@ -33,6 +33,7 @@ from integration.helpers import (
     service_url,
     stack_up,
 )
+from tests.access_lines import whole_healthz_line
 
 TIGHT_CONNECTIONS, TIGHT_HEADER_TIMEOUT = 50, 3.0
 
@@ -194,11 +195,7 @@ def test_access_lines_stay_whole_under_two_workers(
         thread.join(timeout=120)
     sent = total // connections * connections
     lines = access_lines(server_container, marker, sent)
-    whole = re.compile(
-        r'^\S+ - - \[[^\]]+\] "GET /healthz HTTP/1\.1" 200 3 "-" "'
-        + re.escape(agent)
-        + r'" \d+us pid=<\d+>$'
-    )
+    whole = whole_healthz_line(agent)
     torn = [line[:120] for line in lines if not whole.match(line)]
     assert torn == []
     assert len(lines) == sent

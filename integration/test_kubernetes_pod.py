@@ -14,9 +14,9 @@ import requests
 from testcontainers.compose import DockerCompose
 
 from integration.helpers import TEST_IMAGE, running_image
+from tests.compose_file import compose_limits, quantity_bytes
 from tests.known_values import IMAGE_UID
 from tests.kubernetes import only_container, pod_spec, render
-from tests.test_kubernetes import quantity_bytes
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +43,9 @@ def as_the_pod_runs_it(
         security_opt=["no-new-privileges:true"],
         shm_size=quantity_bytes(shm["emptyDir"]["sizeLimit"]),
         mem_limit=quantity_bytes(limits["memory"]),
+        # a pod's process limit is the kubelet's podPidsLimit, which the cluster sets and
+        # no manifest can: here the compose stack's stands in for it
+        pids_limit=compose_limits().pids,
         nano_cpus=int(float(limits["cpu"]) * 1e9),
         environment={env["name"]: env["value"] for env in container["env"]},
     ) as url:
@@ -62,3 +65,12 @@ def test_the_pods_settings_are_in_force(as_the_pod_runs_it: str) -> None:
     assert status["Uid"]["effective"] == IMAGE_UID
     assert status["CapEff"]["names"] == []
     assert status["NoNewPrivs"] is True
+
+
+def test_every_required_posture_check_passes_under_the_pods_settings(
+    as_the_pod_runs_it: str,
+) -> None:
+    document = requests.get(f"{as_the_pod_runs_it}/posture?format=json", timeout=10).json()
+    failed = [check["id"] for check in document["checks"]
+              if check["required"] and check["status"] != "pass"]  # fmt: skip
+    assert failed == []

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import requests
 
+from tests.access_lines import whole_healthz_line
 from tests.prometheus_text import requests_counted
 from tests.servers import gunicorn_process, gunicorn_serving
 
@@ -93,11 +94,7 @@ def test_access_lines_stay_whole_through_a_slow_pipe(status_file: Path) -> None:
             thread.join(timeout=120)
     reader.join(timeout=130)
     server.stdout.close()
-    whole = re.compile(
-        r'^\S+ - - \[[^\]]+\] "GET /healthz HTTP/1\.1" 200 3 "-" "'
-        + re.escape(agent)
-        + r'" \d+us pid=<\d+>$'
-    )
+    whole = whole_healthz_line(agent)
     lines = [line for line in received.decode(errors="replace").splitlines() if marker in line]
     assert [line[:100] for line in lines if not whole.match(line)] == []
     assert len(lines) == clients * each

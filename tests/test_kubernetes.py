@@ -5,7 +5,6 @@ Pod Security Standards' "restricted" level, and kept consistent with compose and
 
 import configparser
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,8 @@ import pytest
 import yaml
 
 from service.settings import DEFAULT_PORT, Settings
+from tests import compose_file
+from tests.compose_file import compose_limits, quantity_bytes
 from tests.known_values import IMAGE_GID, IMAGE_UID
 from tests.kubernetes import (
     BASE,
@@ -32,7 +33,6 @@ SUPPORTED = ["1.29.0", "1.35.0"]
 # checkov pins much of what it needs: it gets an environment of its own, made on first use
 CHECKOV_VERSION = "3.3.30"
 CHECKOV_ENVIRONMENT = ROOT / ".tools" / "checkov"
-BYTES = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "k": 2**10, "m": 2**20, "g": 2**30}
 
 
 @pytest.fixture(scope="session")
@@ -61,10 +61,7 @@ def pod(objects: list[dict[str, Any]]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def compose_server() -> dict[str, Any]:
-    server: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"][
-        "server"
-    ]
-    return server
+    return compose_file.compose_server()
 
 
 def test_the_base_renders_every_object() -> None:
@@ -169,29 +166,18 @@ def test_probe_paths_are_in_the_api_document(objects: list[dict[str, Any]]) -> N
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
 
 
-def quantity_bytes(quantity: str) -> int:
-    number, unit = re.fullmatch(r"(\d+)([A-Za-z]*)", quantity).groups()  # type: ignore[union-attr]
-    return int(number) * BYTES.get(unit, 1)
-
-
-def test_limits_match_the_compose_limits(
-    objects: list[dict[str, Any]], compose_server: dict[str, Any]
-) -> None:
-    limits = compose_server["deploy"]["resources"]["limits"]
+def test_limits_match_the_compose_limits(objects: list[dict[str, Any]]) -> None:
+    limits = compose_limits()
     resources = server_container(objects)["resources"]
     for kind in ("requests", "limits"):
-        assert float(resources[kind]["cpu"]) == float(limits["cpus"])
-        assert quantity_bytes(resources[kind]["memory"]) == quantity_bytes(
-            limits["memory"].replace("M", "m")
-        )
+        assert float(resources[kind]["cpu"]) == limits.cpus
+        assert quantity_bytes(resources[kind]["memory"]) == limits.memory_bytes
 
 
-def test_shm_matches_the_compose_shm(pod: dict[str, Any], compose_server: dict[str, Any]) -> None:
+def test_shm_matches_the_compose_shm(pod: dict[str, Any]) -> None:
     (shm,) = [volume for volume in pod["volumes"] if volume["name"] == "shm"]
     assert shm["emptyDir"]["medium"] == "Memory"
-    assert quantity_bytes(shm["emptyDir"]["sizeLimit"]) == quantity_bytes(
-        compose_server["shm_size"]
-    )
+    assert quantity_bytes(shm["emptyDir"]["sizeLimit"]) == compose_limits().shm_bytes
     mounts = only_container(pod)["volumeMounts"]
     assert {"name": "shm", "mountPath": "/dev/shm"} in mounts
 

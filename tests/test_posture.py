@@ -312,3 +312,29 @@ def test_json_view_matches_the_openapi_schema(posture_client: FlaskClient) -> No
     )
     schema = {"$ref": "#/components/schemas/PostureReport", "components": openapi["components"]}
     Draft202012Validator(schema).validate(posture_client.get("/posture?format=json").get_json())
+
+
+def test_host_mounts_a_host_bind_carries_count_as_its_own(tmp_path: Path) -> None:
+    # Docker binds recursively: the host's own mounts come along beneath /host
+    container = Container(mounts=[
+        ("/host", "/", "ext4", "ro"),
+        ("/host/proc", "/", "proc", "rw"),
+        ("/host/run/docker.sock", "/run/docker.sock", "ext4", "rw"),
+        ("/host/sys/fs/cgroup/memory", "/", "cgroup", "rw"),
+    ])  # fmt: skip
+    assert failed_required(tmp_path, container) == {"no-sensitive-host-mounts"}
+    assert evidence(tmp_path, container, "no-sensitive-host-mounts").endswith(
+        "host paths: /host (host /, ro, 3 host mounts beneath, 3 writable)"
+    )
+    assert verdicts(tmp_path, container)["cgroup-read-only"] == "pass"
+
+
+def test_the_engines_init_and_embedded_dns_are_not_findings(tmp_path: Path) -> None:
+    container = Container(init=True, mounts=[
+        ("/sbin/docker-init", "/usr/bin/tini-static", "ext4", "ro"),
+    ])  # fmt: skip
+    root = build(tmp_path, container)
+    dns = "   9: 0B00007F:A4B1 00000000:0000 0A 00000000:00000000 00:00000000\n"
+    write(root, "/proc/net/tcp", (root / "proc/net/tcp").read_text() + dns)
+    report = report_of(root, container)
+    assert {check.id for check in report.checks if check.status != "pass"} == {"user-namespace"}

@@ -15,6 +15,8 @@ MANAGED_FILES = {
     "/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/dev/termination-log",
 }  # fmt: skip
 MANAGED_FOLDERS = ("/var/lib/docker/containers/", "/var/lib/kubelet/pods/")
+# where the engine mounts its init (tini) for `docker run --init`, read-only
+INIT_POINTS = {"/sbin/docker-init", "/usr/sbin/docker-init", "/dev/init"}
 # where a container has a kernel filesystem of its own: not a host path
 OWN_KERNEL_MOUNTS = {"proc": "/proc", "sysfs": "/sys", "devtmpfs": "/dev"}
 # filesystems that hold no host path: memory and the kernel's own views (a host's
@@ -62,7 +64,8 @@ def read_only_root(host: Host) -> Verdict:
     ),
 )
 def no_docker_socket(host: Host) -> Verdict:
-    mounted = {mount.point for mount in host.mounts if mount.point.endswith("docker.sock")}
+    own, _ = own_mounts(host)
+    mounted = {mount.point for mount in own if mount.point.endswith("docker.sock")}
     present = {path for path in DOCKER_SOCKETS if host.exists(path)}
     if found := sorted(mounted | present):
         return False, f"docker.sock at {', '.join(found)}"
@@ -84,7 +87,26 @@ def host_path(mount: Mount) -> str | None:
         return own + mount.root.rstrip("/") if mount.root != "/" else own
     if mount.point in MANAGED_FILES and mount.root.startswith(MANAGED_FOLDERS):
         return None
+    if mount.point in INIT_POINTS and not mount.writable:
+        return None
     return mount.root
+
+
+def own_mounts(host: Host) -> tuple[list[Mount], dict[str, list[Mount]]]:
+    """The container's own mounts, and for each host-path mount the host mounts it carried.
+
+    A bind mount of a host folder brings the host's mounts beneath it along (Docker
+    binds recursively): those describe the host, and are counted as the parent's.
+    """
+    roots = [mount.point for mount in host.mounts
+             if host_path(mount) is not None and mount.point != "/"]  # fmt: skip
+    own: list[Mount] = []
+    carried: dict[str, list[Mount]] = {root: [] for root in roots}
+    for mount in host.mounts:
+        parent = next((root for root in roots if mount.point.startswith(root.rstrip("/") + "/")),
+                      None)  # fmt: skip
+        (carried[parent] if parent else own).append(mount)
+    return own, carried
 
 
 def sensitive(path: str) -> bool:
@@ -106,10 +128,17 @@ def sensitive(path: str) -> bool:
 )
 def no_sensitive_host_mounts(host: Host) -> Verdict:
     found = []
-    for mount in host.mounts:
+    own, carried = own_mounts(host)
+    # the Docker socket is no-docker-socket's: on a host whose /run is a tmpfs it
+    # shows no host path at all, so this check leaves it out everywhere alike
+    for mount in (mount for mount in own if not mount.point.endswith("docker.sock")):
         path = host_path(mount)
-        if path is not None and sensitive(path) and not path.startswith("/var/lib/docker/volumes/"):
-            found.append(f"{mount.point} (host {path}, {'rw' if mount.writable else 'ro'})")
+        if path is None or not sensitive(path) or path.startswith("/var/lib/docker/volumes/"):
+            continue
+        beneath = carried.get(mount.point, [])
+        writable = sum(inner.writable for inner in beneath)
+        more = f", {len(beneath)} host mounts beneath, {writable} writable" if beneath else ""
+        found.append(f"{mount.point} (host {path}, {'rw' if mount.writable else 'ro'}{more})")
     if found:
         return False, f"/proc/{host.server_pid}/mountinfo host paths: {', '.join(found)}"
     return True, f"/proc/{host.server_pid}/mountinfo: no host system path mounted"
@@ -150,7 +179,7 @@ def no_host_devices(host: Host) -> Verdict:
 def no_other_writable_mounts(host: Host) -> Verdict:
     writable = sorted(
         mount.point
-        for mount in host.mounts
+        for mount in own_mounts(host)[0]
         if mount.writable
         and mount.point != "/"
         and mount.point not in MANAGED_FILES | {"/dev/shm"}  # noqa: S108 (Docker's own tmpfs)
@@ -174,7 +203,7 @@ def no_other_writable_mounts(host: Host) -> Verdict:
     required=False,
 )
 def mount_propagation_private(host: Host) -> Verdict:
-    shared = [mount.point for mount in host.mounts
+    shared = [mount.point for mount in own_mounts(host)[0]
               if any(tag.startswith("shared:") for tag in mount.propagation)]  # fmt: skip
     if shared:
         return False, f"/proc/{host.server_pid}/mountinfo shared: {', '.join(shared)}"
@@ -194,7 +223,8 @@ def mount_propagation_private(host: Host) -> Verdict:
     required=False,
 )
 def cgroup_read_only(host: Host) -> Verdict:
-    cgroups = [mount for mount in host.mounts if mount.filesystem in ("cgroup", "cgroup2")]
+    cgroups = [mount for mount in own_mounts(host)[0]
+               if mount.filesystem in ("cgroup", "cgroup2")]  # fmt: skip
     if not cgroups:
         return True, f"/proc/{host.server_pid}/mountinfo: no cgroup filesystem mounted"
     writable = [mount.point for mount in cgroups if mount.writable]

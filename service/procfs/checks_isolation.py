@@ -7,6 +7,9 @@ SERVICE_ACCOUNT_TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount/toke
 # interfaces that exist in a host's network namespace, not in a container's own
 HOST_INTERFACES = ("docker0", "veth", "cni", "br-", "virbr", "flannel", "cali", "cilium", "kube")
 TCP_LISTEN = "0A"
+# Docker's embedded DNS server listens in every container on a user-defined
+# network, at 127.0.0.11 (written little-endian in /proc/net/tcp)
+EMBEDDED_DNS = "0B00007F"
 
 
 @rule(
@@ -96,7 +99,9 @@ def listening_ports(host: Host) -> set[int]:
         for line in lines:
             fields = line.split()
             if len(fields) > 3 and fields[3] == TCP_LISTEN:
-                ports.add(int(fields[1].rpartition(":")[2], 16))
+                address, _, port = fields[1].rpartition(":")
+                if address != EMBEDDED_DNS:
+                    ports.add(int(port, 16))
     return ports
 
 

@@ -1,0 +1,82 @@
+"""The lab: each overlay in examples/lab/ run over the compose stack, and the exact set of
+required /posture checks it fails (docs/lab.md explains each)."""
+
+from typing import Any
+
+import docker
+import pytest
+import requests
+
+from integration.helpers import ROOT, StackFactory, service_url, stack_up
+from service.procfs.posture import ORDERED_RULES
+from tests.servers import free_port
+
+LAB = ROOT / "examples" / "lab"
+REQUIRED = [rule.id for rule in ORDERED_RULES if rule.required]
+# what each misconfiguration fails of the required checks, exactly
+
+FAILED_REQUIRED = {
+    "privileged.yml": {
+        "not-privileged", "no-host-devices", "no-capabilities-beyond-default",
+        "no-capabilities", "seccomp-filter",
+    },
+    "host-pid.yml": {"own-pid-namespace"},
+    "host-network.yml": set(),
+    "docker-socket.yml": {"no-docker-socket"},
+    "host-root-read-only.yml": {"no-sensitive-host-mounts"},
+    "root-sys-admin.yml": {
+        "non-root-user", "no-capabilities-beyond-default", "no-capabilities",
+        "seccomp-filter", "no-new-privileges",
+    },
+    "unhardened.yml": {
+        "no-capabilities", "no-new-privileges", "read-only-root", "memory-limit", "cpu-limit",
+        "pids-limit",
+    },
+}  # fmt: skip
+# the advisory checks each one flips at least (on the host's network, what else listens
+# on the host decides the rest)
+FAILED_ADVISORY = {
+    "privileged.yml": {"cgroup-read-only"},
+    "host-pid.yml": set(),
+    "host-network.yml": {"own-network-namespace"},
+    "docker-socket.yml": {"no-other-writable-mounts"},
+    "host-root-read-only.yml": set(),
+    "root-sys-admin.yml": set(),
+    "unhardened.yml": set(),
+}
+
+
+def posture(url: str) -> dict[str, dict[str, Any]]:
+    document = requests.get(f"{url}/posture", params={"format": "json"}, timeout=10).json()
+    return {check["id"]: check for check in document["checks"]}
+
+
+def test_every_overlay_of_the_lab_is_tested() -> None:
+    assert {path.name for path in LAB.glob("*.yml")} == set(FAILED_REQUIRED) == set(FAILED_ADVISORY)
+
+
+@pytest.mark.parametrize("overlay", sorted(FAILED_REQUIRED))
+def test_each_misconfiguration_fails_exactly_its_checks(
+    docker_client: docker.DockerClient, new_stack: StackFactory, overlay: str
+) -> None:
+    # on the host's network the server takes a port of the host's: a free one
+    port = free_port() if overlay == "host-network.yml" else None
+    environment = {"server": {"environment": {"IBDEVSERVER_PORT": str(port)}}} if port else None
+    stack = new_stack(services=["server"], files=(LAB / overlay,), overlay=environment)
+    with stack_up(stack) as compose:
+        url = f"http://127.0.0.1:{port}" if port else service_url(compose, "server")
+        checks = posture(url)
+    advisory = [check_id for check_id, check in checks.items() if not check["required"]]
+    failed = {check_id for check_id, check in checks.items() if check["status"] == "fail"}
+    unknown = {check_id for check_id in REQUIRED if checks[check_id]["status"] == "unknown"}
+    assert (failed & set(REQUIRED), unknown) == (FAILED_REQUIRED[overlay], set())
+    assert FAILED_ADVISORY[overlay] <= failed & set(advisory)
+
+
+def test_the_stack_run_with_an_init_passes_every_required_check(
+    docker_client: docker.DockerClient, new_stack: StackFactory
+) -> None:
+    with stack_up(new_stack(services=["server"], overlay={"server": {"init": True}})) as compose:
+        checks = posture(service_url(compose, "server"))
+    assert {key: checks[key]["status"] for key in REQUIRED} == dict.fromkeys(REQUIRED, "pass")
+    assert checks["own-pid-namespace"]["evidence"].startswith("/proc/1/status Name docker-init")
