@@ -2,9 +2,11 @@ import json
 from importlib.metadata import version
 from pathlib import Path
 
+import pytest
 from flask.testing import FlaskClient
 
 from service.web.app import create_app
+from service.web.probes import OPENAPI_ETAG
 
 
 def test_healthz_answers_while_the_status_file_is_missing(broken_client: FlaskClient) -> None:
@@ -42,3 +44,23 @@ def test_openapi_document_is_served_as_checked_in(client: FlaskClient) -> None:
     assert response.mimetype == "application/json"
     shipped = Path(__file__).parents[1] / "service" / "web" / "openapi.json"
     assert json.loads(response.data) == json.loads(shipped.read_text())
+
+
+@pytest.mark.parametrize("if_match", ['"nope"', f'W/"{OPENAPI_ETAG}"'])
+def test_a_failed_precondition_is_a_short_plain_412(client: FlaskClient, if_match: str) -> None:
+    response = client.get("/openapi.json", headers={"If-Match": if_match})
+    assert response.status_code == 412
+    assert response.mimetype == "text/plain"
+    assert response.data == b"412 Precondition Failed: If-Match matches no current version\n"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "ETag" not in response.headers
+
+
+@pytest.mark.parametrize("if_match", ["*", f'"{OPENAPI_ETAG}"', f'"x", "{OPENAPI_ETAG}"'])
+def test_a_precondition_that_holds_gets_the_document(client: FlaskClient, if_match: str) -> None:
+    # RFC 9110 13.1.1: `*` holds whenever the document exists
+    response = client.get("/openapi.json", headers={"If-Match": if_match})
+    assert response.status_code == 200
+    assert response.headers["ETag"] == f'"{OPENAPI_ETAG}"'
+    with_none_match = {"If-Match": if_match, "If-None-Match": f'"{OPENAPI_ETAG}"'}
+    assert client.get("/openapi.json", headers=with_none_match).status_code == 304

@@ -20,13 +20,15 @@
 import contextlib
 import enum
 import time
+from http import HTTPStatus
 from typing import Any
 
 import gevent
-from gunicorn import util
-from gunicorn.http.errors import InvalidRequestLine
 from gunicorn.workers.ggevent import GeventWorker
 
+from service.server import answers
+from service.server.answers import HeadTimeout, NotHttp
+from service.server.head import check_head
 from service.server.lifecycle import is_draining, serve_for, start_draining
 from service.settings import Settings
 
@@ -35,18 +37,6 @@ TOKEN_BYTES = frozenset(
     b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 )
 ACCESS_LOG_FLUSH_SECONDS = 0.5
-
-
-class HeadTimeout(Exception):
-    """The request head did not arrive in time; `arrived` says whether any of it did."""
-
-    def __init__(self, arrived: bool) -> None:
-        super().__init__("request head deadline passed" if arrived else "no request arrived")
-        self.arrived = arrived
-
-
-class NotHttp(InvalidRequestLine):
-    """The first byte of a request cannot begin an HTTP method (gunicorn answers 400)."""
 
 
 class Phase(enum.Enum):
@@ -120,13 +110,6 @@ class HeadDeadlineSocket:
         return data
 
 
-def has_body(req: Any) -> bool:
-    for name, value in req.headers:
-        if name == "TRANSFER-ENCODING" or (name == "CONTENT-LENGTH" and value.strip() != "0"):
-            return True
-    return False
-
-
 class Worker(GeventWorker):
     """gunicorn's gevent worker with a head deadline, the fairness yield and log flushing."""
 
@@ -164,7 +147,8 @@ class Worker(GeventWorker):
         self, listener_name: Any, req: Any, sock: Any, addr: Any
     ) -> None:
         sock.head_done()
-        if has_body(req) or is_draining():
+        # the head as RFC 9110 and 9112 want it, or an answer of our own (handle_error)
+        if check_head(req) or is_draining():
             # nothing here reads a body: close after answering, rather than drain
             # a body of unknown length under the next head's deadline; and a
             # draining server sends its kept-alive clients elsewhere
@@ -186,12 +170,17 @@ class Worker(GeventWorker):
         hub.wait(sock.turn)
 
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
-        if not isinstance(exc, HeadTimeout):
-            super().handle_error(req, client, addr, exc)
-        elif exc.arrived:
-            self.log.warning("Request head timed out from ip=%s", (addr or ("",))[0])
-            with contextlib.suppress(OSError):
-                util.write_error(client, 408, "Request Timeout", str(exc))
+        """Answer what the server refuses by itself, as one plain line (server/answers.py)."""
+        if isinstance(exc, HeadTimeout) and not exc.arrived:
+            return  # nothing came: nothing to answer
+        verdict = answers.classify(exc)
+        if verdict is None:
+            self.log.exception("Error handling request")
+            verdict = HTTPStatus.INTERNAL_SERVER_ERROR, "the server failed"
+        else:
+            self.log.warning("Invalid request from ip=%s: %s", (addr or ("",))[0], verdict[1])
+        with contextlib.suppress(OSError):
+            client.sendall(answers.answer(*verdict))
 
     def run(self) -> None:
         flush = getattr(self.log, "flush_access_log", None)

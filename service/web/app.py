@@ -35,6 +35,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(config_from(Settings()))
         app.config.from_mapping(test_config)
 
+    # OPTIONS is answered like any method a path does not take: 405 with Allow
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     errors.init_app(app)
     if app.config["METRICS"]:
         metrics.init_app(app)

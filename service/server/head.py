@@ -1,0 +1,39 @@
+"""The request head, held to RFC 9110 and 9112 where gunicorn's parser lets it pass.
+
+This runs on the head gunicorn has already parsed, once a request, in the one pass
+over its header fields that the worker makes anyway.
+"""
+
+import re
+from typing import Any
+
+from service.server.answers import BadHost, MissingHost
+
+# a host as RFC 3986 writes it (a name, an IPv4 address or a bracketed IP literal)
+# and an optional port: the bytes Go's net/http allows in a Host header
+HOST = re.compile(r"[A-Za-z0-9!$&'()*+,\-.:;=\[\]_~%]*")
+
+
+def check_head(req: Any) -> bool:
+    """Refuse a head the server must not serve, answer 1.x as 1.1; say whether a body follows.
+
+    Raises BadHost or MissingHost (400); gunicorn itself refuses a version outside
+    1.x (505). A method a path does not take, known or not, is the app's: 405 with
+    Allow (docs/decisions.md says why not 501).
+    """
+    if req.version > (1, 1):
+        # RFC 9110 2.5: a server sends the highest minor version it conforms to
+        req.version = (1, 1)
+    hosts, body = 0, False
+    for name, value in req.headers:
+        if name == "HOST":
+            hosts += 1
+            if HOST.fullmatch(value) is None:
+                raise BadHost()
+        elif name == "TRANSFER-ENCODING" or (name == "CONTENT-LENGTH" and value.strip() != "0"):
+            body = True
+    if hosts > 1:
+        raise BadHost()
+    if hosts == 0 and req.version == (1, 1):
+        raise MissingHost()
+    return body

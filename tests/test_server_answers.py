@@ -1,0 +1,62 @@
+"""What the server answers by itself, case by case, from a real gunicorn (tests/http_cases.py)."""
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from service.server import answers
+from service.server.answers import ANSWERS, answer, classify
+from tests.http_cases import CASES, Case, assert_answers, exchange
+from tests.servers import gunicorn_process
+
+ROOT = Path(__file__).parents[1]
+
+
+@pytest.fixture(scope="module")
+def address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    folder = tmp_path_factory.mktemp("answers")
+    status = folder / "status"
+    status.write_text("Name:\tgunicorn\n")
+    with (folder / "gunicorn.log").open("wb") as log, gunicorn_process(status, log) as (url, _):
+        host, port = url.removeprefix("http://").split(":")
+        yield host, int(port)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: f"{case.rfc}: {case.name}")
+def test_each_case_gets_what_the_rfc_says(address: tuple[str, int], case: Case) -> None:
+    assert_answers(case, exchange(address, case.request))
+
+
+def test_every_answer_is_one_plain_line_with_its_headers() -> None:
+    for kind, status, cause in ANSWERS:
+        verdict = classify(kind.__new__(kind))
+        assert verdict == (status, cause)
+        whole = answer(status, cause)
+        head, _, body = whole.partition(b"\r\n\r\n")
+        assert body.startswith(f"{status.value} ".encode())
+        assert body.endswith(f": {cause}\n".encode())
+        assert f"Content-Length: {len(body)}".encode() in head
+
+
+def test_an_error_of_the_server_itself_is_not_a_clients() -> None:
+    assert classify(RuntimeError("boom")) is None
+
+
+def test_the_table_covers_what_the_worker_raises() -> None:
+    # every exception class of service.server.answers has an answer
+    raised = [value for value in vars(answers).values()
+              if isinstance(value, type) and issubclass(value, Exception)
+              and value.__module__ == answers.__name__]  # fmt: skip
+    assert {kind for kind, _, _ in ANSWERS} >= set(raised)
+
+
+def test_the_api_document_lists_every_answer_the_server_makes_by_itself() -> None:
+    # 403 answers a PROXY line from an untrusted peer: PROXY protocol is not enabled here
+    reachable = {str(status.value) for _, status, _ in ANSWERS} - {"403"}
+    document = json.loads((ROOT / "service" / "web" / "openapi.json").read_text())
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            missing = reachable - set(operation["responses"])
+            assert missing == set(), (path, method)
