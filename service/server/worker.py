@@ -6,6 +6,9 @@
   read in `gevent.Timeout(keepalive)`.
 - An immediate 400 for a first byte that cannot start an HTTP method (a TLS
   ClientHello, a NUL): no waiting for a line end that may never come.
+- Slots a flood cannot hold (service/server/slots.py): the worker keeps accepting
+  past `worker_connections`, and a new connection over it evicts the connection
+  idle longest, else the one whose head has waited longest.
 - The fairness yield (IBDEVSERVER_FAIRNESS_YIELD): after each request, wait until
   every other ready connection has been served, so that a keep-alive client that
   sends its next request at once cannot starve the rest.
@@ -19,6 +22,7 @@
 
 import contextlib
 import enum
+import socket
 import time
 from typing import Any
 
@@ -28,6 +32,7 @@ from gunicorn.http.errors import InvalidRequestLine
 from gunicorn.workers.ggevent import GeventWorker
 
 from service.server.lifecycle import is_draining, start_draining
+from service.server.slots import Slots
 from service.settings import Settings
 
 # RFC 9110 5.6.2: a method is a token, and these are the bytes a token is made of
@@ -35,6 +40,9 @@ TOKEN_BYTES = frozenset(
     b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 )
 ACCESS_LOG_FLUSH_SECONDS = 0.5
+# greenlets beyond the slots, for evicted connections on their way out: the pool
+# stops accepting only if this many are still closing
+EVICTION_HEADROOM = 100
 
 
 class HeadTimeout(Exception):
@@ -42,6 +50,14 @@ class HeadTimeout(Exception):
 
     def __init__(self, arrived: bool) -> None:
         super().__init__("request head deadline passed" if arrived else "no request arrived")
+        self.arrived = arrived
+
+
+class Evicted(Exception):
+    """A newer connection took this one's slot; `arrived` says whether any of its head did."""
+
+    def __init__(self, arrived: bool) -> None:
+        super().__init__("connection slots are full" if arrived else "evicted while idle")
         self.arrived = arrived
 
 
@@ -71,10 +87,12 @@ class HeadDeadlineSocket:
     not here: gunicorn's parser checks those itself.
     """
 
-    def __init__(self, sock: Any, header_timeout: float, keepalive: float) -> None:
+    def __init__(self, sock: Any, header_timeout: float, keepalive: float, slots: Slots) -> None:
         # the fairness yield's idle watcher, made once a connection, not once a request
         self.turn: Any = None
+        self.evicted = False
         self._sock = sock
+        self._slots = slots
         self._header_timeout = header_timeout
         self._keepalive = keepalive
         self.phase = Phase.HEAD
@@ -89,12 +107,21 @@ class HeadDeadlineSocket:
 
     def head_done(self) -> None:
         self.phase = Phase.BODY
+        self._slots.busy(self)
 
     def await_next_head(self) -> None:
         """The response is sent: the connection now idles until the next request."""
         self.phase = Phase.IDLE
         self._head_started = False
         self._deadline = time.monotonic() + self._keepalive
+        self._slots.idle(self)
+
+    def evict(self) -> None:
+        """Wake this connection's pending read: it raises Evicted (see recv)."""
+        self.evicted = True
+        # gevent's shutdown throws into the greenlet waiting on this socket, if any
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RD)
 
     def recv(self, size: int, flags: int = 0) -> bytes:
         if self.phase is Phase.BODY:
@@ -108,8 +135,14 @@ class HeadDeadlineSocket:
             if expired is not timer:
                 raise
             raise HeadTimeout(arrived=self._head_started) from None
+        except OSError:
+            if not self.evicted:
+                raise
+            data = b""
         finally:
             timer.close()
+        if self.evicted:
+            raise Evicted(arrived=self._head_started or bool(data))
         if data and not self._head_started:
             self._head_started = True
             if data[0] not in TOKEN_BYTES:
@@ -117,6 +150,7 @@ class HeadDeadlineSocket:
             if self.phase is Phase.IDLE:
                 self.phase = Phase.HEAD
                 self._deadline = time.monotonic() + self._header_timeout
+                self._slots.awaiting_head(self)
         return data
 
 
@@ -128,13 +162,17 @@ def has_body(req: Any) -> bool:
 
 
 class Worker(GeventWorker):
-    """gunicorn's gevent worker with a head deadline, the fairness yield and log flushing."""
+    """gunicorn's gevent worker: head deadlines, eviction, the fairness yield, log flushing."""
 
     def init_process(self) -> None:
         settings = Settings.from_environ()
         self.header_timeout = settings.header_timeout
         self.fairness_yield = settings.fairness_yield
         self.drain_seconds = settings.drain_seconds
+        # the slots hold the limit; gevent's pool, which stops accepting when it
+        # is full, only bounds the greenlets of connections being evicted
+        self.slots = Slots(self.worker_connections)
+        self.worker_connections += EVICTION_HEADROOM
         super().init_process()
 
     def handle_exit(self, sig: int, frame: Any) -> None:
@@ -151,10 +189,12 @@ class Worker(GeventWorker):
         return contextlib.nullcontext()
 
     def handle(self, listener: Any, client: Any, addr: Any) -> None:
-        wrapped = HeadDeadlineSocket(client, self.header_timeout, self.cfg.keepalive)
+        wrapped = HeadDeadlineSocket(client, self.header_timeout, self.cfg.keepalive, self.slots)
+        self.slots.admit(wrapped)
         try:
             super().handle(listener, wrapped, addr)  # type: ignore[arg-type]
         finally:
+            self.slots.closed(wrapped)
             if wrapped.turn is not None:
                 wrapped.turn.close()
 
@@ -185,12 +225,19 @@ class Worker(GeventWorker):
         hub.wait(sock.turn)
 
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
-        if not isinstance(exc, HeadTimeout):
+        if isinstance(exc, HeadTimeout):
+            if exc.arrived:
+                self.log.warning("Request head timed out from ip=%s", (addr or ("",))[0])
+                with contextlib.suppress(OSError):
+                    util.write_error(client, 408, "Request Timeout", str(exc))
+        elif isinstance(exc, Evicted):
+            # one line a flood would make thousands of: debug only
+            self.log.debug("Evicted a connection from ip=%s: %s", (addr or ("",))[0], exc)
+            if exc.arrived:
+                with contextlib.suppress(OSError):
+                    util.write_error(client, 503, "Service Unavailable", str(exc))
+        else:
             super().handle_error(req, client, addr, exc)
-        elif exc.arrived:
-            self.log.warning("Request head timed out from ip=%s", (addr or ("",))[0])
-            with contextlib.suppress(OSError):
-                util.write_error(client, 408, "Request Timeout", str(exc))
 
     def run(self) -> None:
         flush = getattr(self.log, "flush_access_log", None)
