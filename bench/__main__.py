@@ -2,6 +2,7 @@
 
     python -m bench                 the full run: writes docs/performance.md and .png
     python -m bench --smoke         seconds: checks that every part still works
+    python -m bench --flood         only the connection flood, merged into docs/performance.md
 
 Everything it measures it starts itself, from the compose file and the bench's
 overlays, on 127.0.0.1, and removes afterwards.
@@ -11,8 +12,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench import containers, images
+from bench import containers, flood, images
 from bench.containers import GO, GO_SERVICE, OTHER_BASE, OURS, ROOT, SETUPS
+from bench.flood_report import merge
 from bench.report import LEVERS, Results, write
 from bench.wrk import run_wrk
 
@@ -31,13 +33,25 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--compare-base", metavar="IMAGE",
                         help="also measure ours built on this base (say, Python 3.13)")  # fmt: skip
     parser.add_argument("--no-build-timing", action="store_true", help="skip the cold build")
+    parser.add_argument("--flood", action="store_true", help="only the connection flood")
+    parser.add_argument("--flood-counts", default="4000,10000", help="attacker connections")
+    parser.add_argument("--flood-seconds", type=float, default=20, help="honest client's run")
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
     options = parser.parse_args()
     if options.smoke:
         options.runs, options.seconds, options.connections = 1, 1, "1,8"
         options.no_build_timing = True
+        options.flood_counts, options.flood_seconds = "200", 2
     options.connections = [int(part) for part in options.connections.split(",")]
+    options.flood_counts = [int(part) for part in options.flood_counts.split(",")]
     return options
+
+
+def measure_flood(targets: list[str], options: argparse.Namespace) -> list[flood.FloodRun]:
+    """The connection flood against ours and the Go original (if built), server alone."""
+    flooded = [name for name in targets if name in ("server", GO_SERVICE)]
+    with containers.running("server alone", flooded) as stack:
+        return flood.measure(stack, flooded, options.flood_counts, options.flood_seconds)
 
 
 def measure_setup(setup: str, targets: list[str], options: argparse.Namespace,
@@ -82,6 +96,11 @@ def main() -> int:
         images.build_go(options.go_source)
         results.image_bytes[GO_SERVICE] = images.image_size(GO)
         targets.append(GO_SERVICE)
+    if options.flood:
+        table = options.out / "performance.md"
+        merge(measure_flood(targets, options), table)
+        print(table.read_text())
+        return 0
     if options.compare_base:
         images.build_other_base(options.compare_base)
         results.image_bytes["other-base"] = images.image_size(OTHER_BASE)
@@ -90,6 +109,7 @@ def main() -> int:
         alone = setup == "server alone"
         measure_setup(setup, targets + (["other-base"] if alone and options.compare_base
                                         else []), options, results)  # fmt: skip
+    results.flood = measure_flood(targets, options)
     if not options.no_build_timing:
         results.build_cold, results.build_rebuild = images.build_times()
     table, chart = write(results, options.out)

@@ -12,6 +12,8 @@ import matplotlib
 matplotlib.use("Agg")  # no display: write files only
 import matplotlib.pyplot as plt
 
+from bench.flood import FloodRun
+from bench.flood_report import flood_lines
 from bench.wrk import WrkResult
 
 MIB = 2**20
@@ -68,6 +70,7 @@ class Results:
     image_bytes: dict[str, int] = field(default_factory=dict)
     build_cold: float | None = None
     build_rebuild: float | None = None
+    flood: list[FloodRun] = field(default_factory=list)
 
     def series(self, setup: str, target: str, connections: int) -> Series:
         return self.load.setdefault((setup, target, connections), Series())
@@ -218,6 +221,8 @@ def markdown(results: Results) -> str:
             body += load_table(results, setup)
     body += ["## Start, memory, image", "", *other_lines(results)]
     body += ["![throughput and p99 latency against connections](performance.png)", ""]
+    if results.flood:
+        body += flood_lines(results.flood)
     return "\n".join(header + body)
 
 

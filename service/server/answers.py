@@ -21,6 +21,14 @@ class HeadTimeout(Exception):
         self.arrived = arrived
 
 
+class Evicted(Exception):
+    """A newer connection took this one's slot; `arrived` says whether any of its head did."""
+
+    def __init__(self, arrived: bool) -> None:
+        super().__init__("connection slots are full" if arrived else "evicted while idle")
+        self.arrived = arrived
+
+
 class NotHttp(errors.InvalidRequestLine):
     """The first byte of a request cannot begin an HTTP method."""
 
@@ -41,6 +49,7 @@ class UnsupportedVersion(errors.ParseException):
 ANSWERS: tuple[tuple[type[BaseException], HTTPStatus, str], ...] = (
     (HeadTimeout, HTTPStatus.REQUEST_TIMEOUT, "request head not received in time"),
     (NotHttp, HTTPStatus.BAD_REQUEST, "not an HTTP request"),
+    (Evicted, HTTPStatus.SERVICE_UNAVAILABLE, "connection slots are full, try again"),
     (MissingHost, HTTPStatus.BAD_REQUEST, "missing required Host header"),
     (BadHost, HTTPStatus.BAD_REQUEST, "malformed Host header"),
     (UnsupportedVersion, HTTPStatus.HTTP_VERSION_NOT_SUPPORTED, "unsupported protocol version"),

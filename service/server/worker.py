@@ -6,6 +6,9 @@
   read in `gevent.Timeout(keepalive)`.
 - An immediate 400 for a first byte that cannot start an HTTP method (a TLS
   ClientHello, a NUL): no waiting for a line end that may never come.
+- Slots a flood cannot hold (service/server/slots.py): the worker keeps accepting
+  past `worker_connections`, and a new connection over it evicts the connection
+  idle longest, else the one whose head has waited longest.
 - The fairness yield (IBDEVSERVER_FAIRNESS_YIELD): after each request, wait until
   every other ready connection has been served, so that a keep-alive client that
   sends its next request at once cannot starve the rest.
@@ -19,6 +22,7 @@
 
 import contextlib
 import enum
+import socket
 import time
 from http import HTTPStatus
 from typing import Any
@@ -27,9 +31,10 @@ import gevent
 from gunicorn.workers.ggevent import GeventWorker
 
 from service.server import answers
-from service.server.answers import HeadTimeout, NotHttp
+from service.server.answers import Evicted, HeadTimeout, NotHttp
 from service.server.head import check_head
 from service.server.lifecycle import is_draining, serve_for, start_draining
+from service.server.slots import Slots
 from service.settings import Settings
 
 # RFC 9110 5.6.2: a method is a token, and these are the bytes a token is made of
@@ -37,6 +42,9 @@ TOKEN_BYTES = frozenset(
     b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 )
 ACCESS_LOG_FLUSH_SECONDS = 0.5
+# greenlets beyond the slots, for evicted connections on their way out: the pool
+# stops accepting only if this many are still closing
+EVICTION_HEADROOM = 100
 
 
 class Phase(enum.Enum):
@@ -61,10 +69,12 @@ class HeadDeadlineSocket:
     not here: gunicorn's parser checks those itself.
     """
 
-    def __init__(self, sock: Any, header_timeout: float, keepalive: float) -> None:
+    def __init__(self, sock: Any, header_timeout: float, keepalive: float, slots: Slots) -> None:
         # the fairness yield's idle watcher, made once a connection, not once a request
         self.turn: Any = None
+        self.evicted = False
         self._sock = sock
+        self._slots = slots
         self._header_timeout = header_timeout
         self._keepalive = keepalive
         self.phase = Phase.HEAD
@@ -79,12 +89,21 @@ class HeadDeadlineSocket:
 
     def head_done(self) -> None:
         self.phase = Phase.BODY
+        self._slots.busy(self)
 
     def await_next_head(self) -> None:
         """The response is sent: the connection now idles until the next request."""
         self.phase = Phase.IDLE
         self._head_started = False
         self._deadline = time.monotonic() + self._keepalive
+        self._slots.idle(self)
+
+    def evict(self) -> None:
+        """Wake this connection's pending read: it raises Evicted (see recv)."""
+        self.evicted = True
+        # gevent's shutdown throws into the greenlet waiting on this socket, if any
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RD)
 
     def recv(self, size: int, flags: int = 0) -> bytes:
         if self.phase is Phase.BODY:
@@ -98,8 +117,14 @@ class HeadDeadlineSocket:
             if expired is not timer:
                 raise
             raise HeadTimeout(arrived=self._head_started) from None
+        except OSError:
+            if not self.evicted:
+                raise
+            data = b""
         finally:
             timer.close()
+        if self.evicted:
+            raise Evicted(arrived=self._head_started or bool(data))
         if data and not self._head_started:
             self._head_started = True
             if data[0] not in TOKEN_BYTES:
@@ -107,11 +132,12 @@ class HeadDeadlineSocket:
             if self.phase is Phase.IDLE:
                 self.phase = Phase.HEAD
                 self._deadline = time.monotonic() + self._header_timeout
+                self._slots.awaiting_head(self)
         return data
 
 
 class Worker(GeventWorker):
-    """gunicorn's gevent worker with a head deadline, the fairness yield and log flushing."""
+    """gunicorn's gevent worker: head deadlines, eviction, the fairness yield, log flushing."""
 
     def init_process(self) -> None:
         settings = Settings.from_environ()
@@ -119,6 +145,10 @@ class Worker(GeventWorker):
         self.fairness_yield = settings.fairness_yield
         self.drain_seconds = settings.drain_seconds
         serve_for(self.ppid)
+        # the slots hold the limit; gevent's pool, which stops accepting when it
+        # is full, only bounds the greenlets of connections being evicted
+        self.slots = Slots(self.worker_connections)
+        self.worker_connections += EVICTION_HEADROOM
         super().init_process()
 
     def handle_exit(self, sig: int, frame: Any) -> None:
@@ -135,10 +165,12 @@ class Worker(GeventWorker):
         return contextlib.nullcontext()
 
     def handle(self, listener: Any, client: Any, addr: Any) -> None:
-        wrapped = HeadDeadlineSocket(client, self.header_timeout, self.cfg.keepalive)
+        wrapped = HeadDeadlineSocket(client, self.header_timeout, self.cfg.keepalive, self.slots)
+        self.slots.admit(wrapped)
         try:
             super().handle(listener, wrapped, addr)  # type: ignore[arg-type]
         finally:
+            self.slots.closed(wrapped)
             if wrapped.turn is not None:
                 wrapped.turn.close()
 
@@ -171,12 +203,15 @@ class Worker(GeventWorker):
 
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
         """Answer what the server refuses by itself, as one plain line (server/answers.py)."""
-        if isinstance(exc, HeadTimeout) and not exc.arrived:
+        if isinstance(exc, (HeadTimeout, Evicted)) and not exc.arrived:
             return  # nothing came: nothing to answer
         verdict = answers.classify(exc)
         if verdict is None:
             self.log.exception("Error handling request")
             verdict = HTTPStatus.INTERNAL_SERVER_ERROR, "the server failed"
+        elif isinstance(exc, Evicted):
+            # one line a flood would make thousands of: debug only
+            self.log.debug("Evicted a connection from ip=%s", (addr or ("",))[0])
         else:
             self.log.warning("Invalid request from ip=%s: %s", (addr or ("",))[0], verdict[1])
         with contextlib.suppress(OSError):

@@ -1,0 +1,169 @@
+"""Connection slots a flood cannot hold: a real gunicorn on loopback with few slots (no Docker).
+
+The head deadline is long (30 s) so that nothing here is freed by it: what frees a
+slot is eviction. The in-process tests pin the order in which slots are taken.
+"""
+
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from service.server.slots import Slots
+from tests.servers import gunicorn_process
+from tests.test_worker import HEAD, PARTIAL_HEAD, answer_one, statuses
+
+SLOTS = 20
+HEADER_TIMEOUT = 30.0
+# how long a test waits for an answer or a close it expects: far below the deadline
+PATIENCE = 5.0
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, int]]:
+    """One worker with SLOTS slots and a long head deadline; yield its address."""
+    status = tmp_path / "status"
+    status.write_text("Name:\tgunicorn\n")
+    with (
+        (tmp_path / "gunicorn.log").open("wb") as log,
+        gunicorn_process(
+            status,
+            log,
+            IBDEVSERVER_WORKERS="1",
+            IBDEVSERVER_WORKER_CONNECTIONS=str(SLOTS),
+            IBDEVSERVER_HEADER_TIMEOUT=str(HEADER_TIMEOUT),
+            GUNICORN_CMD_ARGS=f"--keep-alive {HEADER_TIMEOUT:g}",
+        ) as (url, _),
+    ):
+        host, port = url.removeprefix("http://").split(":")
+        yield host, int(port)
+
+
+def stalled(address: tuple[str, int], count: int) -> list[socket.socket]:
+    """`count` connections, each with half a head sent, in order; a pause lets each be accepted."""
+    held = []
+    for _ in range(count):
+        sock = socket.create_connection(address, timeout=PATIENCE)
+        sock.sendall(PARTIAL_HEAD)
+        held.append(sock)
+        time.sleep(0.01)
+    return held
+
+
+def cut(sock: socket.socket, wait: float = PATIENCE) -> bytes | None:
+    """What the server sent before closing `sock`, or None if it is still open after `wait`."""
+    sock.settimeout(wait)
+    answer = b""
+    try:
+        while chunk := sock.recv(65536):
+            answer += chunk
+    except TimeoutError:
+        return None
+    except ConnectionResetError:
+        pass
+    return answer
+
+
+def test_a_flood_of_stalled_heads_does_not_keep_an_honest_client_out(
+    server: tuple[str, int],
+) -> None:
+    held = stalled(server, 3 * SLOTS)
+    try:
+        started = time.monotonic()
+        response = requests.get(f"http://{server[0]}:{server[1]}/healthz", timeout=PATIENCE)
+        elapsed = time.monotonic() - started
+        # the oldest heads lost their slots, with a 503; the newest still hold theirs
+        oldest = [cut(sock) for sock in held[: SLOTS // 2]]
+        newest = [cut(sock, wait=0.2) for sock in held[-SLOTS // 2 :]]
+    finally:
+        for sock in held:
+            sock.close()
+    assert response.status_code == 200
+    assert elapsed < PATIENCE
+    assert all(answer is not None and statuses(answer) == [503] for answer in oldest), oldest
+    assert newest == [None] * len(newest)
+
+
+def test_an_idle_kept_alive_connection_is_evicted_before_a_pending_head(
+    server: tuple[str, int],
+) -> None:
+    kept = socket.create_connection(server, timeout=PATIENCE)
+    held: list[socket.socket] = []
+    try:
+        assert statuses(answer_one(kept)) == [200]
+        # the idle connection and SLOTS - 1 heads fill the slots; one more head evicts
+        held = stalled(server, SLOTS)
+        assert cut(kept) == b""
+        assert cut(held[0], wait=0.2) is None
+    finally:
+        kept.close()
+        for sock in held:
+            sock.close()
+
+
+def test_a_slow_head_is_not_cut_while_slots_are_free(server: tuple[str, int]) -> None:
+    held = stalled(server, SLOTS // 2)
+    try:
+        with socket.create_connection(server, timeout=PATIENCE) as slow:
+            for byte in HEAD:
+                slow.sendall(bytes([byte]))
+                time.sleep(0.03)
+            answer = slow.recv(65536)
+        survivors = [cut(sock, wait=0.1) for sock in held]
+    finally:
+        for sock in held:
+            sock.close()
+    assert statuses(answer) == [200], answer
+    assert survivors == [None] * len(held)
+
+
+class Connection:
+    def __init__(self) -> None:
+        self.evicted = False
+
+    def evict(self) -> None:
+        self.evicted = True
+
+
+def test_slots_evict_the_longest_idle_then_the_oldest_head_never_a_busy_one() -> None:
+    slots = Slots(limit=3)
+    busy, old_head, idle, new_head = Connection(), Connection(), Connection(), Connection()
+    for connection in (busy, old_head, idle):
+        slots.admit(connection)
+    slots.busy(busy)
+    slots.busy(idle)
+    slots.idle(idle)
+    slots.admit(new_head)
+    assert [c.evicted for c in (busy, old_head, idle, new_head)] == [False, False, True, False]
+    newest = Connection()
+    slots.admit(newest)
+    assert [c.evicted for c in (busy, old_head, new_head, newest)] == [False, True, False, False]
+    assert slots.open == 3
+
+
+def test_a_kept_alive_head_queues_behind_older_heads() -> None:
+    slots = Slots(limit=2)
+    first, second = Connection(), Connection()
+    slots.admit(first)
+    slots.busy(first)
+    slots.idle(first)
+    slots.admit(second)
+    # the idle connection's next head begins after `second`'s: `second` is older
+    slots.awaiting_head(first)
+    slots.admit(Connection())
+    assert (first.evicted, second.evicted) == (False, True)
+
+
+def test_when_every_slot_is_busy_nobody_is_evicted() -> None:
+    slots = Slots(limit=1)
+    answering = Connection()
+    slots.admit(answering)
+    slots.busy(answering)
+    slots.admit(Connection())
+    assert not answering.evicted
+    assert slots.open == 2
+    slots.closed(answering)
+    assert slots.open == 1
