@@ -21,21 +21,22 @@ COPY requirements-build.lock ./
 RUN --mount=type=cache,target=/root/.cache/pip \
     /opt/tools/bin/pip install --require-hashes -r requirements-build.lock
 
-# dependencies first, from the hash-checked lock; the cache mount keeps the
-# downloads when the lock changes
+# dependencies first, from the hash-checked lock, so that a change to service/
+# rebuilds only what follows; the cache mount keeps the downloads when the lock
+# changes. /opt/venv here is the runtime's environment, made the same way, for the SBOM.
 COPY requirements.lock ./
 RUN --mount=type=cache,target=/root/.cache/pip \
-    /opt/tools/bin/pip wheel --require-hashes --no-deps --wheel-dir /wheels/deps -r requirements.lock
+    /opt/tools/bin/pip wheel --require-hashes --no-deps --wheel-dir /wheels/deps -r requirements.lock \
+    && python3 -m venv --without-pip /opt/venv \
+    && /opt/tools/bin/pip --python /opt/venv/bin/python install --no-cache-dir --no-index \
+       --no-deps /wheels/deps/*.whl
 
 COPY pyproject.toml setup.cfg ./
 COPY service ./service
 RUN /opt/tools/bin/pip wheel --no-cache-dir --no-deps --no-build-isolation \
-    --wheel-dir /wheels/project .
-
-# the SBOM describes the runtime's environment: the same wheels, installed the same way
-RUN python3 -m venv --without-pip /opt/venv \
+       --wheel-dir /wheels/project . \
     && /opt/tools/bin/pip --python /opt/venv/bin/python install --no-cache-dir --no-index \
-       --no-deps /wheels/deps/*.whl /wheels/project/*.whl \
+       --no-deps /wheels/project/*.whl \
     && mkdir /sbom \
     && /opt/tools/bin/cyclonedx-py environment --output-reproducible --of JSON \
        -o /sbom/ibdevserver.cdx.json /opt/venv/bin/python
