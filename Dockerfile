@@ -2,8 +2,8 @@
 # (Docker 23 or newer, or the buildx plugin: the runtime stage mounts the build's).
 #   build    wheels for every locked dependency, then for the project; the SBOM
 #   runtime  the base image; the dependencies' wheels installed in one layer, the
-#            project's in a later one, by the build stage's pip through a
-#            read-only mount: no compiler, pip, wheels or sources in any layer
+#            project's in a later one, by the build stage's pip through read-only
+#            mounts: no compiler, pip, wheels or sources in any layer
 #
 # PYTHON_IMAGE may name any Debian-based image with python3 and its venv module,
 # such as the one scripts/build-base-image makes where Docker Hub is out of reach.
@@ -47,22 +47,24 @@ RUN find / -xdev -type f -perm /6000 -exec chmod ug-s {} +
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1
-# the dependencies, one layer; their own test suites and C sources are never
-# run or built here
-RUN --mount=type=bind,from=build,source=/opt/tools,target=/opt/tools \
-    --mount=type=bind,from=build,source=/wheels/deps,target=/wheels \
+# The build's pip and wheels are mounted read-only on /mnt and /srv, which every
+# Debian base has, empty: a mount point the base lacks would stay in the layer.
+# The dependencies, one layer; their own test suites and C sources are never run
+# or built here.
+RUN --mount=type=bind,from=build,source=/opt/tools,target=/mnt \
+    --mount=type=bind,from=build,source=/wheels/deps,target=/srv \
     python3 -m venv --without-pip /opt/venv \
-    && /opt/tools/bin/pip --python /opt/venv/bin/python install --no-cache-dir --no-index --no-deps \
-       /wheels/*.whl \
+    && /mnt/bin/python -m pip --python /opt/venv/bin/python install --no-cache-dir --no-index \
+       --no-deps /srv/*.whl \
     && find /opt/venv -depth -type d \( -name tests -o -name testing \) -path "*/site-packages/*" \
        -exec rm -rf {} + \
     && find /opt/venv -type f \( -name "*.c" -o -name "*.h" -o -name "*.cpp" -o -name "*.hpp" \
        -o -name "*.pyx" -o -name "*.pxd" \) -delete
 # the project, a layer of its own: a change to service/ re-ships only this one
-RUN --mount=type=bind,from=build,source=/opt/tools,target=/opt/tools \
-    --mount=type=bind,from=build,source=/wheels/project,target=/wheels \
-    /opt/tools/bin/pip --python /opt/venv/bin/python install --no-cache-dir --no-index --no-deps \
-       /wheels/*.whl
+RUN --mount=type=bind,from=build,source=/opt/tools,target=/mnt \
+    --mount=type=bind,from=build,source=/wheels/project,target=/srv \
+    /mnt/bin/python -m pip --python /opt/venv/bin/python install --no-cache-dir --no-index \
+       --no-deps /srv/*.whl
 COPY --from=build /sbom /opt/sbom
 # last, so that a new version or revision rebuilds nothing above; VERSION is
 # setup.cfg's (integration/test_image.py holds them equal)
