@@ -3,6 +3,7 @@
     python -m bench                 the full run: writes docs/performance.md and .png
     python -m bench --smoke         seconds: checks that every part still works
     python -m bench --flood         only the connection flood, merged into docs/performance.md
+    python -m bench --builds        the builds and layers alone, merged into docs/performance.md
 
 Everything it measures it starts itself, from the compose file and the bench's
 overlays, on 127.0.0.1, and removes afterwards.
@@ -15,10 +16,9 @@ from pathlib import Path
 from bench import containers, flood, images
 from bench.containers import GO, GO_SERVICE, OTHER_BASE, OURS, ROOT, SETUPS
 from bench.flood_report import merge
-from bench.report import LEVERS, Results, write
+from bench.report import LEVERS, Results, merge_builds, write
 from bench.wrk import run_wrk
 
-GO_SOURCE = ROOT.parent / "shared" / "seed" / "main.go"
 PEERS = ["server", "minimal-flask", "bare-wsgi"]
 
 
@@ -28,7 +28,6 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=5, help="runs per figure (median)")
     parser.add_argument("--seconds", type=float, default=5, help="length of one wrk run")
     parser.add_argument("--connections", default="1,32,128", help="comma-separated")
-    parser.add_argument("--go-source", type=Path, default=GO_SOURCE, help="the Go original")
     parser.add_argument("--no-go", action="store_true", help="leave the Go original out")
     parser.add_argument("--compare-base", metavar="IMAGE",
                         help="also measure ours built on this base (say, Python 3.13)")  # fmt: skip
@@ -36,6 +35,10 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--flood", action="store_true", help="only the connection flood")
     parser.add_argument("--flood-counts", default="4000,10000", help="attacker connections")
     parser.add_argument("--flood-seconds", type=float, default=20, help="honest client's run")
+    parser.add_argument("--builds", action="store_true",
+                        help="only the builds and layers, merged into performance.md")  # fmt: skip
+    parser.add_argument("--compare-revision", metavar="REV",
+                        help="also build the Dockerfile of this git revision")  # fmt: skip
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
     options = parser.parse_args()
     if options.smoke:
@@ -85,15 +88,28 @@ def measure_setup(setup: str, targets: list[str], options: argparse.Namespace,
                 results.cold_start.setdefault(target, []).append(stack.cold_start(target))
 
 
+def measure_builds(options: argparse.Namespace, results: Results) -> None:
+    results.build_base = images.base_image()
+    results.builds["ours"] = images.build_figures()
+    if options.compare_revision:
+        results.builds[options.compare_revision] = images.build_figures(options.compare_revision)
+
+
 def main() -> int:
     options = arguments()
     middle = 32 if 32 in options.connections else sorted(options.connections)[-1]
     results = Results(options.connections, middle, options.runs, options.seconds)
+    if options.builds:
+        measure_builds(options, results)
+        table = merge_builds(results, options.out)
+        print(table.read_text())
+        return 0
     targets = list(PEERS)
     images.build_ours()
     results.image_bytes["server"] = images.image_size(OURS)
-    if not options.no_go and options.go_source.exists():
-        images.build_go(options.go_source)
+    if not options.no_go:
+        # a peer that cannot be built fails the run: its rows never just drop out
+        images.build_go()
         results.image_bytes[GO_SERVICE] = images.image_size(GO)
         targets.append(GO_SERVICE)
     if options.flood:
@@ -111,7 +127,7 @@ def main() -> int:
                                         else []), options, results)  # fmt: skip
     results.flood = measure_flood(targets, options)
     if not options.no_build_timing:
-        results.build_cold, results.build_rebuild = images.build_times()
+        measure_builds(options, results)
     table, chart = write(results, options.out)
     print(table.read_text())
     print(f"wrote {table} and {chart}")

@@ -5,17 +5,30 @@ import shutil
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from bench.containers import GO, OURS, ROOT, Stack, docker
+from bench.containers import OURS, ROOT, Stack, docker
+from bench.layers import changed_bytes, image_layers
 
 # what the Dockerfile's build context holds (see .dockerignore)
 CONTEXT = ["Dockerfile", ".dockerignore", "pyproject.toml", "setup.cfg",
            "requirements.lock", "requirements-build.lock", "service"]  # fmt: skip
-# the Go original's static binary, run as the same numeric user as ours
-GO_DOCKERFILE = (
-    'FROM scratch\nCOPY server /server\nUSER 10001:10001\nEXPOSE 9999\nCMD ["/server"]\n'
-)
+# the one file a code change touches; every layout of service/ has it
+CHANGED_FILE = "service/__init__.py"
+TIMED = f"{OURS}-timed"
+
+
+@dataclass
+class BuildFigures:
+    """One Dockerfile's build, measured: its image, a cold build, a rebuild after a change."""
+
+    image_bytes: int
+    cold: float
+    rebuild: float
+    # the layers a change to one file in service/ adds, which a pull ships again
+    changed_bytes: int
+    changed_layers: int
 
 
 def base_image() -> str:
@@ -23,32 +36,26 @@ def base_image() -> str:
     return os.environ.get("PYTHON_IMAGE", "python:3.11-slim-bookworm")
 
 
-def build_with_compose(service: str, python_image: str) -> None:
-    """Build a target's image as `docker compose build` does, on `python_image`."""
-    Stack("as users run it", extra={"PYTHON_IMAGE": python_image}).compose(
-        "build", "--quiet", service
-    )
+def build_with_compose(service: str, **variables: str) -> None:
+    """Build a target's image as `docker compose build` does."""
+    try:
+        Stack("as users run it", extra=variables).compose("build", "--quiet", service)
+    except subprocess.CalledProcessError as error:
+        raise SystemExit(f"python -m bench: cannot build {service}:\n{error.stderr}") from error
 
 
 def build_ours() -> None:
-    build_with_compose("server", base_image())
+    build_with_compose("server", PYTHON_IMAGE=base_image())
 
 
 def build_other_base(python_image: str) -> None:
-    build_with_compose("other-base", python_image)
+    build_with_compose("other-base", PYTHON_IMAGE=python_image)
 
 
-def build_go(source: Path) -> None:
-    """Build the Go original from its source into an image holding only its static binary."""
-    with tempfile.TemporaryDirectory() as context:
-        subprocess.run(
-            ["go", "build", "-o", f"{context}/server", str(source)],
-            env={**os.environ, "CGO_ENABLED": "0"},
-            check=True,
-            capture_output=True,
-        )
-        Path(context, "Dockerfile").write_text(GO_DOCKERFILE)
-        docker("build", "--quiet", "-t", GO, context)
+def build_go() -> None:
+    """Build the Go original (bench/go_original) on GO_IMAGE, or its Dockerfile's default."""
+    variables = {"GO_IMAGE": os.environ["GO_IMAGE"]} if "GO_IMAGE" in os.environ else {}
+    build_with_compose("go-original", **variables)
 
 
 def image_size(image: str) -> int:
@@ -57,24 +64,44 @@ def image_size(image: str) -> int:
 
 def timed_build(context: Path, *args: str) -> float:
     started = time.monotonic()
-    docker("build", "--quiet", f"--build-arg=PYTHON_IMAGE={base_image()}", "-t", OURS, *args,
-           str(context))  # fmt: skip
+    docker("buildx", "build", "--quiet", "--load", f"--build-arg=PYTHON_IMAGE={base_image()}",
+           "-t", TIMED, *args, str(context))  # fmt: skip
     return time.monotonic() - started
 
 
-def build_times() -> tuple[float, float]:
-    """Seconds for a build with no cache, then for a rebuild after one file in service/ changed."""
+def copy_tree(context: Path) -> None:
+    for name in CONTEXT:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, context / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, context / name)
+
+
+def copy_revision(context: Path, revision: str) -> None:
+    """The build context as it was at `revision` in this repository's history."""
+    archive = subprocess.run(["git", "archive", revision, *CONTEXT], cwd=ROOT, check=True,
+                             capture_output=True).stdout  # fmt: skip
+    subprocess.run(["tar", "-x", "-C", str(context)], input=archive, check=True)
+
+
+def build_figures(revision: str | None = None) -> BuildFigures:
+    """Build the working tree's Dockerfile (or `revision`'s) cold, then after one file in
+    service/ changed; measure both builds and the layers the change added."""
     with tempfile.TemporaryDirectory() as copy:
-        for name in CONTEXT:
-            source = ROOT / name
-            if source.is_dir():
-                shutil.copytree(
-                    source, Path(copy, name), ignore=shutil.ignore_patterns("__pycache__")
-                )
-            else:
-                shutil.copy2(source, Path(copy, name))
-        cold = timed_build(Path(copy), "--no-cache")
-        with Path(copy, "service", "views.py").open("a") as changed:
+        context = Path(copy)
+        if revision is None:
+            copy_tree(context)
+        else:
+            copy_revision(context, revision)
+        # no layer cache; BuildKit keeps its cache mounts (the pip downloads) even so
+        cold = timed_build(context, "--no-cache")
+        before = image_layers(TIMED)
+        size = image_size(TIMED)
+        with (context / CHANGED_FILE).open("a") as changed:
             changed.write(f"# rebuilt by the benchmark at {time.time()}\n")
-        rebuild = timed_build(Path(copy))
-    return cold, rebuild
+        rebuild = timed_build(context)
+        after = image_layers(TIMED)
+    known = {layer.diff_id for layer in before}
+    return BuildFigures(size, cold, rebuild, changed_bytes(before, after),
+                        sum(layer.diff_id not in known for layer in after))  # fmt: skip

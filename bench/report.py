@@ -14,9 +14,15 @@ import matplotlib.pyplot as plt
 
 from bench.flood import FloodRun
 from bench.flood_report import flood_lines
+from bench.images import BuildFigures
 from bench.wrk import WrkResult
 
 MIB = 2**20
+BUILDS_HEADING = "## Builds and layers"
+# rows an earlier report wrote in another table, now in the builds section
+RETIRED_ROWS = ("| build, cold (no cache) |", "| rebuild after a change to one file in service/ |")
+# the goal for what one changed file in service/ makes a pull ship again
+CHANGED_BYTES_GOAL = 1e6
 LEVERS = {
     "no-fairness-yield": "the fairness yield (`IBDEVSERVER_FAIRNESS_YIELD`)",
     "no-access-log": "the access log (`IBDEVSERVER_ACCESS_LOG`)",
@@ -68,9 +74,10 @@ class Results:
     memory_idle: dict[str, int] = field(default_factory=dict)
     memory_loaded: dict[str, int] = field(default_factory=dict)
     image_bytes: dict[str, int] = field(default_factory=dict)
-    build_cold: float | None = None
-    build_rebuild: float | None = None
     flood: list[FloodRun] = field(default_factory=list)
+    # a Dockerfile's label (ours, or an earlier revision's) -> its builds, measured
+    builds: dict[str, BuildFigures] = field(default_factory=dict)
+    build_base: str = ""
 
     def series(self, setup: str, target: str, connections: int) -> Series:
         return self.load.setdefault((setup, target, connections), Series())
@@ -188,11 +195,58 @@ def other_lines(results: Results) -> list[str]:
     row(f"memory, after the {max(results.connections)}-connection run",
         {n: f"{v / MIB:.1f} MiB" for n, v in results.memory_loaded.items()})  # fmt: skip
     row("image bytes", {n: f"{v / 1e6:.1f} MB" for n, v in results.image_bytes.items()})
-    if results.build_cold is not None and results.build_rebuild is not None:
-        row("build, cold (no cache)", {"server": f"{results.build_cold:.1f} s"})
-        row("rebuild after a change to one file in service/",
-            {"server": f"{results.build_rebuild:.1f} s"})  # fmt: skip
     return [*lines, ""]
+
+
+def build_lines(results: Results) -> list[str]:
+    """The builds section: each Dockerfile built cold, then rebuilt after a code change."""
+    names = list(results.builds)
+    ours = results.builds["ours"]
+    lines = [
+        BUILDS_HEADING,
+        "",
+        f"Measured on {date.today().isoformat()} by `python -m bench` (alone: `--builds`). "
+        "Each Dockerfile is built with BuildKit (`docker buildx build`) in a copy of its build "
+        "context, with no layer cache (BuildKit keeps its pip cache mount even so), then built "
+        "again after a comment is appended to `service/__init__.py`. The bytes are those of "
+        "the layer tarballs `docker save` writes that the rebuilt image has and the first "
+        f"lacks: what a pull ships again. Base `{results.build_base}`.",
+        "",
+        "| figure | " + " | ".join(names) + " |",
+        "| --- |" + " ---: |" * len(names),
+    ]
+
+    def row(label: str, values: list[str]) -> None:
+        lines.append(f"| {label} | " + " | ".join(values) + " |")
+
+    figures = list(results.builds.values())
+    row("image bytes", [f"{f.image_bytes / 1e6:.1f} MB" for f in figures])
+    row("layers a change to one file in service/ adds", [str(f.changed_layers) for f in figures])
+    row("bytes of those layers", [f"{f.changed_bytes / 1e6:.2f} MB" for f in figures])
+    row("build, cold (no layer cache)", [f"{f.cold:.1f} s" for f in figures])
+    row("rebuild after that change", [f"{f.rebuild:.1f} s" for f in figures])
+    met = ours.changed_bytes <= CHANGED_BYTES_GOAL
+    return [
+        *lines,
+        "",
+        f"Goal: a change to one file in service/ re-ships at most 1 MB: "
+        f"{ours.changed_bytes / 1e6:.2f} MB, {verdict(met)}.",
+        "",
+    ]
+
+
+def merge_builds(results: Results, directory: Path) -> Path:
+    """Write the builds section into an existing performance.md, in place of its own."""
+    table = directory / "performance.md"
+    lines = [line for line in table.read_text().split("\n") if not line.startswith(RETIRED_ROWS)]
+    if BUILDS_HEADING in lines:
+        start = lines.index(BUILDS_HEADING)
+        end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith(("## ", "![")))
+    else:
+        start = end = next(i for i, line in enumerate(lines) if line.startswith("!["))
+    lines[start:end] = build_lines(results)
+    table.write_text("\n".join(lines))
+    return table
 
 
 def markdown(results: Results) -> str:
@@ -220,6 +274,8 @@ def markdown(results: Results) -> str:
         if any(key[0] == setup for key in results.load):
             body += load_table(results, setup)
     body += ["## Start, memory, image", "", *other_lines(results)]
+    if results.builds:
+        body += build_lines(results)
     body += ["![throughput and p99 latency against connections](performance.png)", ""]
     if results.flood:
         body += flood_lines(results.flood)

@@ -17,12 +17,13 @@ OPENAPI = json.loads((ROOT / "service" / "web" / "openapi.json").read_text())
 SEED, EXAMPLES = 20261201, 60
 
 
-def test_schemathesis_finds_nothing_with_every_check(server_url: str) -> None:
+def test_schemathesis_finds_nothing_with_every_check(server_url: str, tmp_path: Path) -> None:
+    # run where its cache of findings (.schemathesis/) may go: never into the tree
     result = subprocess.run(
         [str(SCHEMATHESIS), "run", f"{server_url}/openapi.json", "--checks", "all",
          "--seed", str(SEED), "--max-examples", str(EXAMPLES), "--request-timeout", "10",
          "--no-color"],
-        capture_output=True, text=True, timeout=600, check=False,
+        capture_output=True, text=True, timeout=600, check=False, cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert "No issues found" in result.stdout

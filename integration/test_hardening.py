@@ -84,7 +84,7 @@ def test_capabilities_dropped_and_none_added(host_config: dict[str, Any]) -> Non
 
 
 def test_no_new_privileges_is_set(host_config: dict[str, Any]) -> None:
-    assert "no-new-privileges:true" in host_config["SecurityOpt"]
+    assert "no-new-privileges=true" in host_config["SecurityOpt"]
 
 
 def test_memory_cpu_pids_and_shm_are_the_compose_limits(host_config: dict[str, Any]) -> None:

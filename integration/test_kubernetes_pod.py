@@ -40,7 +40,7 @@ def as_the_pod_runs_it(
         user=f"{context['runAsUser']}:{context['runAsGroup']}",
         read_only=context["readOnlyRootFilesystem"],
         cap_drop=context["capabilities"]["drop"],
-        security_opt=["no-new-privileges:true"],
+        security_opt=["no-new-privileges=true"],
         shm_size=quantity_bytes(shm["emptyDir"]["sizeLimit"]),
         mem_limit=quantity_bytes(limits["memory"]),
         # a pod's process limit is the kubelet's podPidsLimit, which the cluster sets and

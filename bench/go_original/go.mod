@@ -1,0 +1,3 @@
+module ibdevserver/bench/go_original
+
+go 1.19
