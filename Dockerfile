@@ -68,7 +68,7 @@ RUN --mount=type=bind,from=build,source=/opt/tools,target=/mnt \
 COPY --from=build /sbom /opt/sbom
 # last, so that a new version or revision rebuilds nothing above; VERSION is
 # setup.cfg's (integration/test_image.py holds them equal)
-ARG VERSION=0.1.0
+ARG VERSION=0.2.0
 ARG SOURCE_REVISION=unknown
 ARG SOURCE_URL=""
 ENV IBDEVSERVER_SOURCE_REVISION=${SOURCE_REVISION}

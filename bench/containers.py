@@ -53,8 +53,9 @@ def parse_size(text: str) -> int:
 def answers_200(url: str) -> bool:
     try:
         return requests.get(url, timeout=1).status_code == 200
-    except requests.RequestException:
-        # refused, or accepted but not yet answered (a slow start on a busy machine)
+    # a peer still starting on a busy machine may accept and not yet answer: not yet
+    # ready; wait_for_200's deadline still fails one that never answers
+    except (requests.ConnectionError, requests.Timeout):
         return False
 
 
