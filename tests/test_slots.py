@@ -151,6 +151,7 @@ def test_a_kept_alive_head_queues_behind_older_heads() -> None:
     slots.busy(first)
     slots.idle(first)
     slots.admit(second)
+    slots.awaiting_head(second)
     # the idle connection's next head begins after `second`'s: `second` is older
     slots.awaiting_head(first)
     slots.admit(Connection())
@@ -167,3 +168,20 @@ def test_when_every_slot_is_busy_nobody_is_evicted() -> None:
     assert slots.open == 2
     slots.closed(answering)
     assert slots.open == 1
+
+
+def test_a_new_connection_with_no_byte_yet_is_evicted_after_every_started_head() -> None:
+    # an honest client's head may still be on its way; a flood's half heads are here
+    slots = Slots(limit=3)
+    honest, flood = Connection(), [Connection(), Connection()]
+    slots.admit(honest)
+    for connection in flood:
+        slots.admit(connection)
+        slots.awaiting_head(connection)
+    newer = Connection()
+    slots.admit(newer)
+    assert [c.evicted for c in (honest, *flood, newer)] == [False, True, False, False]
+    slots.admit(Connection())
+    slots.admit(Connection())
+    # no started head left: the silent ones go, oldest first
+    assert [c.evicted for c in (honest, *flood, newer)] == [True, True, True, False]

@@ -4,9 +4,10 @@ gunicorn's gevent worker stops accepting once `worker_connections` connections
 are open, so a client that keeps that many heads pending shuts everyone else
 out (issue 18). Here the worker keeps accepting, and a connection over the limit
 takes the slot of another: the one idle longest after a response, else the one
-whose head has waited longest. A connection whose head is parsed (the app is
-answering it) is never taken. Evicting reads as the client sees it: an idle
-connection is closed, a half-sent head gets a 503.
+whose head has waited longest, else the oldest new one no byte has come from yet.
+A connection whose head is parsed (the app is answering it) is never taken.
+Evicting reads as the client sees it: an idle connection is closed, a half-sent
+head gets a 503.
 """
 
 from typing import Protocol
@@ -25,25 +26,31 @@ class Slots:
         # dicts as ordered sets: insertion order is when each entered its phase
         self._idle: dict[Evictable, None] = {}
         self._heads: dict[Evictable, None] = {}
+        # new connections not one byte of whose head has come yet: evicted last, as
+        # an honest client's head may be on its way, where a flood's half heads are here
+        self._silent: dict[Evictable, None] = {}
         self._busy: set[Evictable] = set()
 
     @property
     def open(self) -> int:
         """Connections that hold a slot (an evicted one holds none, even before it closes)."""
-        return len(self._idle) + len(self._heads) + len(self._busy)
+        return len(self._idle) + len(self._heads) + len(self._silent) + len(self._busy)
 
     def admit(self, connection: Evictable) -> None:
         """Count a new connection (awaiting its head); if the slots are full, evict another."""
         if self.open >= self.limit:
             victim = next(iter(self._idle), None) or next(iter(self._heads), None)
+            victim = victim or next(iter(self._silent), None)
             if victim is not None:
                 self.closed(victim)
                 victim.evict()
-        self._heads[connection] = None
+        self._silent[connection] = None
 
     def awaiting_head(self, connection: Evictable) -> None:
-        """A kept-alive connection's next head has begun: it queues behind older heads."""
+        """A head has begun (a new connection's, or a kept-alive one's next): it queues
+        behind older heads."""
         self._idle.pop(connection, None)
+        self._silent.pop(connection, None)
         self._heads[connection] = None
 
     def idle(self, connection: Evictable) -> None:
@@ -54,10 +61,12 @@ class Slots:
     def busy(self, connection: Evictable) -> None:
         """The head is parsed and the app answers: nobody may evict it now."""
         self._heads.pop(connection, None)
+        self._silent.pop(connection, None)
         self._busy.add(connection)
 
     def closed(self, connection: Evictable) -> None:
         """The connection no longer holds a slot."""
         self._idle.pop(connection, None)
         self._heads.pop(connection, None)
+        self._silent.pop(connection, None)
         self._busy.discard(connection)

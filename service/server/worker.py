@@ -132,7 +132,7 @@ class HeadDeadlineSocket:
             if self.phase is Phase.IDLE:
                 self.phase = Phase.HEAD
                 self._deadline = time.monotonic() + self._header_timeout
-                self._slots.awaiting_head(self)
+            self._slots.awaiting_head(self)
         return data
 
 
