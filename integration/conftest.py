@@ -9,11 +9,21 @@ from collections.abc import Iterator
 
 import docker
 import pytest
+import requests
 from docker.errors import DockerException
 from docker.models.containers import Container
 from testcontainers.compose import DockerCompose
 
-from integration.helpers import StackFactory, service_container, service_url, stack_up
+from bench import images
+from bench.containers import GO
+from integration.helpers import (
+    CONTAINER_PORT,
+    StackFactory,
+    service_container,
+    service_url,
+    stack_up,
+    wait_until,
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -79,3 +89,28 @@ def broken_url(stack: DockerCompose) -> str:
 def server_container(stack: DockerCompose, docker_client: docker.DockerClient) -> Container:
     """The stack's server container."""
     return service_container(stack, docker_client, "server")
+
+
+@pytest.fixture(scope="session")
+def go_url(docker_client: docker.DockerClient) -> Iterator[str]:
+    """The Go original (bench/go_original), built as the benchmark builds it, on loopback."""
+    images.build_go()
+    container = docker_client.containers.run(  # type: ignore[call-overload]
+        GO, detach=True, read_only=True, cap_drop=["ALL"],
+        ports={f"{CONTAINER_PORT}/tcp": ("127.0.0.1", None)},
+    )  # fmt: skip
+    try:
+        container.reload()
+        port = container.attrs["NetworkSettings"]["Ports"][f"{CONTAINER_PORT}/tcp"][0]["HostPort"]
+        url = f"http://127.0.0.1:{port}"
+
+        def answers() -> requests.Response | None:
+            try:
+                return requests.get(f"{url}/any/path", timeout=1)
+            except requests.RequestException:
+                return None
+
+        wait_until(answers, within=10, what="the Go original to answer")
+        yield url
+    finally:
+        container.remove(force=True)

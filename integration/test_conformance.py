@@ -4,15 +4,11 @@ requests (tests/http_cases.py) against the stack, each with its RFC section."""
 import json
 import subprocess
 import sysconfig
-from collections.abc import Iterator
 from pathlib import Path
 
-import docker
 import pytest
 
-from bench import images
-from bench.containers import GO
-from integration.helpers import CONTAINER_PORT, ROOT, address, wait_until
+from integration.helpers import ROOT, address
 from tests.http_cases import CASES, Case, assert_answers, exchange, status_of
 
 SCHEMATHESIS = Path(sysconfig.get_path("scripts")) / "schemathesis"
@@ -45,35 +41,10 @@ def test_what_the_server_answers_by_itself_is_in_the_api_document(case: Case) ->
     assert str(case.status) in OPENAPI["paths"]["/healthz"]["get"]["responses"]
 
 
-@pytest.fixture(scope="module")
-def go_address(docker_client: docker.DockerClient) -> Iterator[tuple[str, int]]:
-    """The Go original (bench/go_original), built as the benchmark builds it, on loopback."""
-    images.build_go()
-    container = docker_client.containers.run(  # type: ignore[call-overload]
-        GO, detach=True, read_only=True, cap_drop=["ALL"],
-        ports={f"{CONTAINER_PORT}/tcp": ("127.0.0.1", None)},
-    )  # fmt: skip
-    try:
-        container.reload()
-        port = container.attrs["NetworkSettings"]["Ports"][f"{CONTAINER_PORT}/tcp"][0]["HostPort"]
-        where = ("127.0.0.1", int(port))
-
-        def answers() -> bytes | None:
-            try:
-                return exchange(where, b"GET / HTTP/1.0\r\n\r\n") or None
-            except OSError:
-                return None
-
-        wait_until(answers, within=10, what="the Go original to answer")
-        yield where
-    finally:
-        container.remove(force=True)
-
-
 AGREED = [case for case in CASES if case.go_agrees]
 
 
 @pytest.mark.parametrize("case", AGREED, ids=lambda case: f"{case.rfc}: {case.name}")
-def test_the_go_original_answers_these_alike(go_address: tuple[str, int], case: Case) -> None:
+def test_the_go_original_answers_these_alike(go_url: str, case: Case) -> None:
     # Host, versions and a head too large for anyone: where the seed and ours agree
-    assert status_of(exchange(go_address, case.request)) == (case.version, case.status)
+    assert status_of(exchange(address(go_url), case.request)) == (case.version, case.status)
