@@ -1,7 +1,7 @@
 """Checks of what the server's mount namespace and /dev hold."""
 
 from service.procfs.host import Host, Unreadable
-from service.procfs.mounts import Mount
+from service.procfs.host_paths import MANAGED_FILES, NO_HOST_PATH, OWN_KERNEL_MOUNTS, host_path
 from service.procfs.rules import CIS, CIS_URL, OWASP_URL, PSS_URL, Remedy, Verdict, rule
 
 DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
@@ -10,21 +10,6 @@ SENSITIVE_HOST_PATHS = (
     "/", "/etc", "/root", "/home", "/var/run", "/run", "/var/lib/docker", "/proc", "/sys",
     "/dev", "/boot", "/usr",
 )  # fmt: skip
-# the files the engine or the kubelet mount into every container, from their own folders
-MANAGED_FILES = {
-    "/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/dev/termination-log",
-}  # fmt: skip
-MANAGED_FOLDERS = ("/var/lib/docker/containers/", "/var/lib/kubelet/pods/")
-# where the engine mounts its init (tini) for `docker run --init`, read-only
-INIT_POINTS = {"/sbin/docker-init", "/usr/sbin/docker-init", "/dev/init"}
-# where a container has a kernel filesystem of its own: not a host path
-OWN_KERNEL_MOUNTS = {"proc": "/proc", "sysfs": "/sys", "devtmpfs": "/dev"}
-# filesystems that hold no host path: memory and the kernel's own views (a host's
-# tmpfs, such as /run, cannot be told from the container's own: a known limit)
-NO_HOST_PATH = {
-    "tmpfs", "devpts", "mqueue", "cgroup", "cgroup2", "securityfs", "shm",
-    "nsfs", "bpf", "debugfs", "tracefs", "fusectl", "pstore", "configfs", "hugetlbfs",
-}  # fmt: skip
 # the /dev a container gets by default (runc's default devices and links), and the
 # kubelet's termination log
 DEFAULT_DEV = {
@@ -64,49 +49,11 @@ def read_only_root(host: Host) -> Verdict:
     ),
 )
 def no_docker_socket(host: Host) -> Verdict:
-    own, _ = own_mounts(host)
-    mounted = {mount.point for mount in own if mount.point.endswith("docker.sock")}
+    mounted = {mount.point for mount in host.own_mounts.own if mount.point.endswith("docker.sock")}
     present = {path for path in DOCKER_SOCKETS if host.exists(path)}
     if found := sorted(mounted | present):
         return False, f"docker.sock at {', '.join(found)}"
     return True, f"/proc/{host.server_pid}/mountinfo: no docker.sock; none at /var/run or /run"
-
-
-def host_path(mount: Mount) -> str | None:
-    """The host path `mount` shows, or None when it is the container's own.
-
-    That is the mount's root field: the path within its source filesystem, which
-    is the host's path when the host folder lies on the host's root filesystem.
-    """
-    if mount.filesystem in NO_HOST_PATH or mount.point == "/":
-        return None
-    if mount.filesystem in OWN_KERNEL_MOUNTS:
-        own = OWN_KERNEL_MOUNTS[mount.filesystem]
-        if mount.point == own or mount.point.startswith(own + "/"):
-            return None
-        return own + mount.root.rstrip("/") if mount.root != "/" else own
-    if mount.point in MANAGED_FILES and mount.root.startswith(MANAGED_FOLDERS):
-        return None
-    if mount.point in INIT_POINTS and not mount.writable:
-        return None
-    return mount.root
-
-
-def own_mounts(host: Host) -> tuple[list[Mount], dict[str, list[Mount]]]:
-    """The container's own mounts, and for each host-path mount the host mounts it carried.
-
-    A bind mount of a host folder brings the host's mounts beneath it along (Docker
-    binds recursively): those describe the host, and are counted as the parent's.
-    """
-    roots = [mount.point for mount in host.mounts
-             if host_path(mount) is not None and mount.point != "/"]  # fmt: skip
-    own: list[Mount] = []
-    carried: dict[str, list[Mount]] = {root: [] for root in roots}
-    for mount in host.mounts:
-        parent = next((root for root in roots if mount.point.startswith(root.rstrip("/") + "/")),
-                      None)  # fmt: skip
-        (carried[parent] if parent else own).append(mount)
-    return own, carried
 
 
 def sensitive(path: str) -> bool:
@@ -128,7 +75,7 @@ def sensitive(path: str) -> bool:
 )
 def no_sensitive_host_mounts(host: Host) -> Verdict:
     found = []
-    own, carried = own_mounts(host)
+    own, carried = host.own_mounts.own, host.own_mounts.carried
     # the Docker socket is no-docker-socket's: on a host whose /run is a tmpfs it
     # shows no host path at all, so this check leaves it out everywhere alike
     for mount in (mount for mount in own if not mount.point.endswith("docker.sock")):
@@ -179,7 +126,7 @@ def no_host_devices(host: Host) -> Verdict:
 def no_other_writable_mounts(host: Host) -> Verdict:
     writable = sorted(
         mount.point
-        for mount in own_mounts(host)[0]
+        for mount in host.own_mounts.own
         if mount.writable
         and mount.point != "/"
         and mount.point not in MANAGED_FILES | {"/dev/shm"}  # noqa: S108 (Docker's own tmpfs)
@@ -203,7 +150,7 @@ def no_other_writable_mounts(host: Host) -> Verdict:
     required=False,
 )
 def mount_propagation_private(host: Host) -> Verdict:
-    shared = [mount.point for mount in own_mounts(host)[0]
+    shared = [mount.point for mount in host.own_mounts.own
               if any(tag.startswith("shared:") for tag in mount.propagation)]  # fmt: skip
     if shared:
         return False, f"/proc/{host.server_pid}/mountinfo shared: {', '.join(shared)}"
@@ -223,7 +170,7 @@ def mount_propagation_private(host: Host) -> Verdict:
     required=False,
 )
 def cgroup_read_only(host: Host) -> Verdict:
-    cgroups = [mount for mount in own_mounts(host)[0]
+    cgroups = [mount for mount in host.own_mounts.own
                if mount.filesystem in ("cgroup", "cgroup2")]  # fmt: skip
     if not cgroups:
         return True, f"/proc/{host.server_pid}/mountinfo: no cgroup filesystem mounted"

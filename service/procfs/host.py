@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
+from service.procfs.host_paths import OwnMounts, own_mounts
 from service.procfs.mounts import Mount, parse_mountinfo
 from service.procfs.status_parser import Field, IdSet, Mask, Mode, parse_hex, parse_status
 
@@ -131,6 +132,11 @@ class Host:
         if not mounts:
             raise Unreadable(f"{path} has no mount")
         return mounts
+
+    @functools.cached_property
+    def own_mounts(self) -> OwnMounts:
+        """The server's mounts without those a bind of a host folder carried beneath it."""
+        return own_mounts(self.mounts)
 
     def ancestry(self) -> list[ProcessStatus]:
         """The server and each parent up to the first one outside this PID namespace."""
