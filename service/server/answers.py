@@ -29,6 +29,12 @@ class Evicted(Exception):
         self.arrived = arrived
 
 
+# RFC 9110 5.6.2: a method is a token, and these are the bytes a token is made of
+TOKEN_BYTES = frozenset(
+    b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+)
+
+
 class NotHttp(errors.InvalidRequestLine):
     """The first byte of a request cannot begin an HTTP method."""
 

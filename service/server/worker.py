@@ -22,28 +22,29 @@
 
 import contextlib
 import enum
+import functools
 import socket
 import time
 from http import HTTPStatus
 from typing import Any
 
 import gevent
+from gevent.server import StreamServer
 from gunicorn.workers.ggevent import GeventWorker
 
 from service.server import answers
-from service.server.answers import Evicted, HeadTimeout, NotHttp
+from service.server.answers import TOKEN_BYTES, Evicted, HeadTimeout, NotHttp
+from service.server.gate import HeadGate
 from service.server.head import check_head
 from service.server.lifecycle import is_draining, serve_for, start_draining
 from service.server.slots import Slots
 from service.settings import Settings
 
-# RFC 9110 5.6.2: a method is a token, and these are the bytes a token is made of
-TOKEN_BYTES = frozenset(
-    b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-)
 ACCESS_LOG_FLUSH_SECONDS = 0.5
-# greenlets beyond the slots, for evicted connections on their way out: the pool
-# stops accepting only if this many are still closing
+# greenlets for connections whose head has come, kept-alive ones and those the
+# app answers; a whole head that finds them all taken waits (server/gate.py)
+GREENLETS = 1000
+# greenlets beyond those, for evicted connections on their way out
 EVICTION_HEADROOM = 100
 
 
@@ -69,7 +70,15 @@ class HeadDeadlineSocket:
     not here: gunicorn's parser checks those itself.
     """
 
-    def __init__(self, sock: Any, header_timeout: float, keepalive: float, slots: Slots) -> None:
+    def __init__(
+        self,
+        sock: Any,
+        header_timeout: float,
+        keepalive: float,
+        slots: Slots,
+        prefix: bytes = b"",
+        accepted: float | None = None,
+    ) -> None:
         # the fairness yield's idle watcher, made once a connection, not once a request
         self.turn: Any = None
         self.evicted = False
@@ -79,7 +88,9 @@ class HeadDeadlineSocket:
         self._keepalive = keepalive
         self.phase = Phase.HEAD
         self._head_started = False
-        self._deadline = time.monotonic() + header_timeout
+        # what the head gate (service/server/gate.py) read before this greenlet began
+        self._prefix = prefix
+        self._deadline = (time.monotonic() if accepted is None else accepted) + header_timeout
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._sock, name)
@@ -106,6 +117,9 @@ class HeadDeadlineSocket:
             self._sock.shutdown(socket.SHUT_RD)
 
     def recv(self, size: int, flags: int = 0) -> bytes:
+        if self._prefix:
+            prefix, self._prefix = self._prefix[:size], self._prefix[size:]
+            return self._arrived(prefix)
         if self.phase is Phase.BODY:
             data: bytes = self._sock.recv(size, flags)
             return data
@@ -125,6 +139,10 @@ class HeadDeadlineSocket:
             timer.close()
         if self.evicted:
             raise Evicted(arrived=self._head_started or bool(data))
+        return self._arrived(data)
+
+    def _arrived(self, data: bytes) -> bytes:
+        """Check the first byte of a head and start its deadline, as the bytes come."""
         if data and not self._head_started:
             self._head_started = True
             if data[0] not in TOKEN_BYTES:
@@ -148,7 +166,8 @@ class Worker(GeventWorker):
         # the slots hold the limit; gevent's pool, which stops accepting when it
         # is full, only bounds the greenlets of connections being evicted
         self.slots = Slots(self.worker_connections)
-        self.worker_connections += EVICTION_HEADROOM
+        # a connection costs a greenlet only once its head has come (server/gate.py)
+        self.greenlets = min(self.worker_connections, GREENLETS) + EVICTION_HEADROOM
         super().init_process()
 
     def handle_exit(self, sig: int, frame: Any) -> None:
@@ -164,8 +183,17 @@ class Worker(GeventWorker):
         # the deadlines live in HeadDeadlineSocket, not around each head read
         return contextlib.nullcontext()
 
-    def handle(self, listener: Any, client: Any, addr: Any) -> None:
-        wrapped = HeadDeadlineSocket(client, self.header_timeout, self.cfg.keepalive, self.slots)
+    def handle(
+        self,
+        listener: Any,
+        client: Any,
+        addr: Any,
+        prefix: bytes = b"",
+        accepted: float | None = None,
+    ) -> None:
+        wrapped = HeadDeadlineSocket(
+            client, self.header_timeout, self.cfg.keepalive, self.slots, prefix, accepted
+        )
         self.slots.admit(wrapped)
         try:
             super().handle(listener, wrapped, addr)  # type: ignore[arg-type]
@@ -224,10 +252,50 @@ class Worker(GeventWorker):
             return
         flusher = gevent.spawn(self._flush_every, flush)
         try:
-            super().run()
+            self.serve()
         finally:
             flusher.kill()
             flush()
+
+    def serve(self) -> None:
+        """gunicorn's GeventWorker.run, each listener's pool a HeadGate (server/gate.py)."""
+        if self.cfg.is_ssl:
+            # the gate reads raw bytes: before a TLS handshake they are no head
+            super().run()
+            return
+        servers: list[StreamServer] = []
+        gates: list[HeadGate] = []
+        for listener in self.sockets:
+            listener.setblocking(True)
+            gate = HeadGate(self.greenlets, self.slots, self.header_timeout, self.refuse)
+            server = StreamServer(
+                listener, handle=functools.partial(self.handle, listener), spawn=gate
+            )
+            if self.cfg.workers > 1:
+                # as gunicorn's: one accept a wakeup, so the workers share the flood
+                server.max_accept = 1
+            server.start()
+            servers.append(server)
+            gates.append(gate)
+        while self.alive:
+            self.notify()
+            gevent.sleep(1.0)
+        for server in servers:
+            server.close()
+        # as gunicorn's: serve what is in flight until graceful_timeout, then stop
+        started = time.time()
+        while time.time() - started <= self.cfg.graceful_timeout:
+            if all(gate.free_count() == gate.size for gate in gates):
+                return
+            self.notify()
+            gevent.sleep(1.0)
+        self.log.warning("Worker graceful timeout (pid:%s)", self.pid)
+        for server in servers:
+            server.stop(timeout=1)
+
+    def refuse(self, client: Any, addr: Any, why: BaseException) -> None:
+        """The gate's answer to a connection it refuses: the worker's own (handle_error)."""
+        self.handle_error(None, client, addr, why)
 
     @staticmethod
     def _flush_every(flush: Any) -> None:

@@ -1,0 +1,197 @@
+"""New connections wait for their request head without a greenlet (issue 18).
+
+gevent gives every accepted connection a greenlet from accept on, about 14 KiB of
+worker memory, so a flood of half-sent heads costs 14 KiB a connection. Go's
+net/http costs a goroutine's few KiB. Here the pool StreamServer spawns through
+does not spawn for a new connection: the hub watches the socket and reads what
+arrives into a small buffer, and the greenlet starts only when the head is whole
+(a blank line), has grown past PREFIX_BYTES (gunicorn's parser then holds it to
+its limits), its first byte cannot begin a method (the worker answers 400), or
+the client closed. The worker's socket hands the greenlet those bytes first
+(service/server/worker.py).
+
+A waiting connection holds a slot (service/server/slots.py) like any other, so
+the slots evict it as they would a greenlet's head: 503 if part of it came, else a
+close. Its head deadline runs from accept as the worker's does: at
+`header_timeout` a 408 if part of it came, else a close. The pool still bounds
+the greenlets; a whole head that finds it full waits its turn, and the
+connection idle longest gives up its greenlet for it.
+"""
+
+import collections
+import contextlib
+import functools
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import gevent
+from gevent.pool import Pool
+
+from service.server.answers import TOKEN_BYTES, Evicted, HeadTimeout
+from service.server.slots import Slots
+
+# what a waiting connection may buffer: about gunicorn's limit_request_line, so a
+# request line too long still gets its 414 as the limit passes; a longer head goes
+# on to gunicorn's parser, which holds it to its limits
+PREFIX_BYTES = 4096
+# a request line of the common kind that gunicorn's parser lets pass (its method
+# rules, an origin-form target, HTTP/1.x): one of another kind goes to it at once
+REQUEST_LINE = re.compile(rb"[A-Z0-9!$%&'*+\-.^_`|~]{3,20} /[\x21-\x7e]* HTTP/1\.[0-9]\r\n")
+HEAD_ENDS = (b"\n\r\n", b"\n\n")
+
+# how the worker refuses a connection: (client, addr, HeadTimeout or Evicted)
+Refuse = Callable[[Any, Any, BaseException], None]
+
+
+def first_line_may_pass(data: bytes) -> bool:
+    """Whether the request line in `data` may be one gunicorn serves.
+
+    gunicorn refuses a bad request line as soon as the line has come, before the
+    headers: such a line goes to it at once, and it answers as it always has.
+    """
+    return REQUEST_LINE.fullmatch(data, 0, data.index(b"\n") + 1) is not None
+
+
+class Waiting:
+    """One new connection whose head is on its way, with what it has sent."""
+
+    __slots__ = ("accepted", "addr", "args", "client", "data", "gate", "watcher")
+
+    def __init__(self, gate: "HeadGate", client: Any, addr: Any, args: tuple[Any, ...]) -> None:
+        self.gate, self.client, self.addr, self.args = gate, client, addr, args
+        self.accepted = time.monotonic()
+        self.data = b""
+        self.watcher: Any = None
+
+    def evict(self) -> None:
+        self.gate.refuse(self, Evicted(arrived=bool(self.data)))
+
+
+class HeadGate(Pool):
+    """A gevent Pool that starts a new connection's greenlet once its head has come."""
+
+    def __init__(self, greenlets: int, slots: Slots, header_timeout: float, refuse: Refuse) -> None:
+        super().__init__(greenlets)
+        self.slots = slots
+        self.header_timeout = header_timeout
+        self._refuse = refuse
+        # oldest first: the deadline sweep reads from the front
+        self._waiting: dict[Waiting, None] = {}
+        self._ready: collections.deque[Waiting] = collections.deque()
+        self._sweeper: Any = None
+        # connections to read this turn of the loop, and the callback that reads them
+        self._marked: dict[Waiting, None] = {}
+        self._reader: Any = None
+
+    def full(self) -> bool:
+        # the listener never stops accepting: the slots, not the greenlets, bound it
+        return False
+
+    # StreamServer calls it so; nothing else spawns through this pool
+    def spawn(self, func: Any, handle: Any, close: Any, args: tuple[Any, Any]) -> None:  # type: ignore[override]
+        """StreamServer's do_handle: wait for the head in the hub, not in a greenlet."""
+        client, addr = args
+        waiting = Waiting(self, client, addr, (func, handle, close))
+        client.settimeout(0.0)
+        self.slots.admit(waiting)
+        self._waiting[waiting] = None
+        if self._sweeper is None:
+            self._sweeper = gevent.spawn(self._sweep)
+        loop = gevent.get_hub().loop
+        waiting.watcher = loop.io(client.fileno(), 1)
+        waiting.watcher.start(self._mark, waiting)
+        # a head is often there by accept: read it in this turn of the loop
+        self._mark(waiting)
+
+    def _mark(self, waiting: Waiting) -> None:
+        """Read `waiting` later in this turn of the loop, with the others marked."""
+        self._marked[waiting] = None
+        if self._reader is None:
+            self._reader = gevent.get_hub().loop.run_callback(self._read_marked)
+
+    def _read_marked(self) -> None:
+        # in order of accept, as greenlets spawned at accept would have read: a
+        # connection whose head came first is served first
+        self._reader = None
+        marked, self._marked = self._marked, {}
+        for waiting in sorted(marked, key=lambda waiting: waiting.accepted):
+            if waiting in self._waiting:
+                self._readable(waiting)
+
+    def _readable(self, waiting: Waiting) -> None:
+        try:
+            chunk = waiting.client.recv(PREFIX_BYTES)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            # gone before its head was whole: gunicorn closes such a one silently
+            self.drop(waiting)
+            return
+        seen = len(waiting.data)
+        waiting.data += chunk
+        data = waiting.data
+        if (
+            len(data) >= PREFIX_BYTES
+            or data[0] not in TOKEN_BYTES
+            or any(end in data[max(seen - 2, 0) :] for end in HEAD_ENDS)
+            or (b"\n" in chunk and not first_line_may_pass(data))
+        ):
+            self._hand_over(waiting)
+
+    def _forget(self, waiting: Waiting) -> None:
+        self._waiting.pop(waiting, None)
+        with contextlib.suppress(ValueError):
+            self._ready.remove(waiting)
+        if waiting.watcher is not None:
+            waiting.watcher.close()
+            waiting.watcher = None
+
+    def _hand_over(self, waiting: Waiting) -> None:
+        self._forget(waiting)
+        if Pool.full(self):
+            self._ready.append(waiting)
+            # a whole head beats a kept-alive connection's idling for a greenlet
+            self.slots.evict_idle()
+            return
+        self._start(waiting)
+
+    def _start(self, waiting: Waiting) -> None:
+        func, handle, close = waiting.args
+        waiting.client.settimeout(None)
+        self.slots.closed(waiting)
+        greet = functools.partial(handle, prefix=waiting.data, accepted=waiting.accepted)
+        greenlet = Pool.spawn(self, func, greet, close, (waiting.client, waiting.addr))
+        greenlet.rawlink(self._next_ready)
+
+    def _next_ready(self, _greenlet: Any) -> None:
+        while self._ready and not Pool.full(self):
+            self._start(self._ready.popleft())
+
+    def refuse(self, waiting: Waiting, why: BaseException) -> None:
+        """Answer (or not) and close a connection that is still waiting."""
+        self._refuse(waiting.client, waiting.addr, why)
+        self.drop(waiting)
+
+    def drop(self, waiting: Waiting) -> None:
+        self._forget(waiting)
+        self.slots.closed(waiting)
+        waiting.client.close()
+
+    def _sweep(self) -> None:
+        """Refuse each waiting connection whose head deadline has passed, oldest first."""
+        while True:
+            now = time.monotonic()
+            while self._waiting:
+                oldest = next(iter(self._waiting))
+                if oldest.accepted + self.header_timeout > now:
+                    break
+                self.refuse(oldest, HeadTimeout(arrived=bool(oldest.data)))
+            if self._waiting:
+                wait = next(iter(self._waiting)).accepted + self.header_timeout - now
+            else:
+                wait = self.header_timeout
+            gevent.sleep(max(wait, 0.001))
