@@ -1,0 +1,63 @@
+"""The head gate: a new connection costs no greenlet until its head has come (no Docker).
+
+A real gunicorn on loopback, one worker. A greenlet with its stack is about
+14 KiB of worker memory; a connection waiting in the gate is its socket, a
+watcher and a few bytes.
+"""
+
+import resource
+import socket
+import time
+from pathlib import Path
+
+from tests.servers import gunicorn_process
+from tests.test_worker import PARTIAL_HEAD, statuses
+
+WAITING = 1000
+# worker memory a waiting connection may cost: far below a greenlet's 14 KiB
+MOST_KIB_EACH = 5.0
+
+
+def worker_rss_kib(master: int) -> int:
+    child = int(Path(f"/proc/{master}/task/{master}/children").read_text().split()[0])
+    for line in Path(f"/proc/{child}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_a_waiting_head_costs_no_greenlet_and_is_answered_once_whole(tmp_path: Path) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, WAITING + 500)), hard))
+    status = tmp_path / "status"
+    status.write_text("Name:\tgunicorn\n")
+    held: list[socket.socket] = []
+    with (
+        (tmp_path / "gunicorn.log").open("wb") as log,
+        gunicorn_process(
+            status,
+            log,
+            IBDEVSERVER_WORKERS="1",
+            IBDEVSERVER_WORKER_CONNECTIONS=str(2 * WAITING),
+            IBDEVSERVER_HEADER_TIMEOUT="30",
+        ) as (url, server),
+    ):
+        address = ("127.0.0.1", int(url.rsplit(":", 1)[1]))
+        try:
+            time.sleep(0.5)
+            before = worker_rss_kib(server.pid)
+            for _ in range(WAITING):
+                sock = socket.create_connection(address, timeout=5)
+                sock.sendall(PARTIAL_HEAD)
+                held.append(sock)
+            time.sleep(1)
+            each = (worker_rss_kib(server.pid) - before) / WAITING
+            # the rest of the head: the gate hands the connection to a greenlet
+            last = held[-1]
+            last.sendall(b"1\r\n\r\n")
+            answer = last.recv(65536)
+        finally:
+            for sock in held:
+                sock.close()
+    assert each < MOST_KIB_EACH, f"{each:.1f} KiB a waiting connection"
+    assert statuses(answer) == [200], answer
