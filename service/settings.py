@@ -61,8 +61,8 @@ class Settings:
     workers: int = setting("IBDEVSERVER_WORKERS", 2, "gunicorn worker processes", minimum=1)
     worker_connections: int = setting(
         "IBDEVSERVER_WORKER_CONNECTIONS",
-        1000,
-        "connections one worker holds at most",
+        10000,
+        "connections one worker holds at most (at most 1,000 of them with a greenlet)",
         minimum=1,
     )
     header_timeout: float = setting(
