@@ -40,6 +40,9 @@ PREFIX_BYTES = 4096
 # rules, an origin-form target, HTTP/1.x): one of another kind goes to it at once
 REQUEST_LINE = re.compile(rb"[A-Z0-9!$%&'*+\-.^_`|~]{3,20} /[\x21-\x7e]* HTTP/1\.[0-9]\r\n")
 HEAD_ENDS = (b"\n\r\n", b"\n\n")
+# the deadline sweep refuses one connection a turn of the loop (see _sweep): a
+# timer this short makes the turn
+TURN_SECONDS = 0.001
 
 # how the worker refuses a connection: (client, addr, HeadTimeout or Evicted)
 Refuse = Callable[[Any, Any, BaseException], None]
@@ -132,6 +135,9 @@ class HeadGate(Pool):
             self.drop(waiting)
             return
         seen = len(waiting.data)
+        if not seen:
+            # its head has begun: it may now be evicted before a silent connection
+            self.slots.awaiting_head(waiting)
         waiting.data += chunk
         data = waiting.data
         if (
@@ -182,16 +188,22 @@ class HeadGate(Pool):
         waiting.client.close()
 
     def _sweep(self) -> None:
-        """Refuse each waiting connection whose head deadline has passed, oldest first."""
+        """Refuse each waiting connection whose head deadline has passed, oldest first.
+
+        One a turn of the loop, as the listener accepts one a turn (server/worker.py):
+        a flood opened together meets its deadline together, and each client
+        refused may connect again at once. Refused all at once, they would come back
+        all at once, past the listen queue, and an honest connection among them
+        would wait a second for its SYN to be sent again. So a deadline is kept to
+        within a turn of the loop for each connection due before it.
+        """
         while True:
-            now = time.monotonic()
-            while self._waiting:
-                oldest = next(iter(self._waiting))
-                if oldest.accepted + self.header_timeout > now:
-                    break
-                self.refuse(oldest, HeadTimeout(arrived=bool(oldest.data)))
             if self._waiting:
-                wait = next(iter(self._waiting)).accepted + self.header_timeout - now
+                oldest = next(iter(self._waiting))
+                due = oldest.accepted + self.header_timeout - time.monotonic()
+                if due <= 0:
+                    self.refuse(oldest, HeadTimeout(arrived=bool(oldest.data)))
+                    due = TURN_SECONDS
             else:
-                wait = self.header_timeout
-            gevent.sleep(max(wait, 0.001))
+                due = self.header_timeout
+            gevent.sleep(max(due, TURN_SECONDS))
