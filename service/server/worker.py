@@ -6,6 +6,9 @@
   read in `gevent.Timeout(keepalive)`.
 - An immediate 400 for a first byte that cannot start an HTTP method (a TLS
   ClientHello, a NUL): no waiting for a line end that may never come.
+- A new connection waits for its head in the hub, without a greenlet
+  (service/server/gate.py): a flood of half-sent heads costs about 1 KiB a
+  connection, not a greenlet's 14 KiB, so a worker holds 10,000 of them.
 - Slots a flood cannot hold (service/server/slots.py): the worker keeps accepting
   past `worker_connections`, and a new connection over it evicts the connection
   idle longest, else the one whose head has waited longest.
@@ -23,6 +26,7 @@
 import contextlib
 import enum
 import functools
+import resource
 import socket
 import time
 from http import HTTPStatus
@@ -46,6 +50,8 @@ ACCESS_LOG_FLUSH_SECONDS = 0.5
 GREENLETS = 1000
 # greenlets beyond those, for evicted connections on their way out
 EVICTION_HEADROOM = 100
+# files a worker opens besides its connections: the listeners, logs, metrics, /proc
+SPARE_FILES = 100
 
 
 class Phase(enum.Enum):
@@ -154,6 +160,19 @@ class HeadDeadlineSocket:
         return data
 
 
+def raise_file_limit(wanted: int) -> None:
+    """Raise the soft limit on open files toward `wanted`, up to the hard limit.
+
+    Every slot may be a socket, and a shell's soft limit is often 1,024 while its
+    hard limit is far higher (Go's runtime raises it the same way).
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY:
+        wanted = min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
 class Worker(GeventWorker):
     """gunicorn's gevent worker: head deadlines, eviction, the fairness yield, log flushing."""
 
@@ -168,6 +187,7 @@ class Worker(GeventWorker):
         self.slots = Slots(self.worker_connections)
         # a connection costs a greenlet only once its head has come (server/gate.py)
         self.greenlets = min(self.worker_connections, GREENLETS) + EVICTION_HEADROOM
+        raise_file_limit(self.worker_connections + EVICTION_HEADROOM + SPARE_FILES)
         super().init_process()
 
     def handle_exit(self, sig: int, frame: Any) -> None:
