@@ -6,6 +6,7 @@ watcher and a few bytes.
 """
 
 import resource
+import selectors
 import socket
 import time
 from pathlib import Path
@@ -61,3 +62,48 @@ def test_a_waiting_head_costs_no_greenlet_and_is_answered_once_whole(tmp_path: P
                 sock.close()
     assert each < MOST_KIB_EACH, f"{each:.1f} KiB a waiting connection"
     assert statuses(answer) == [200], answer
+
+
+SPREAD = 300
+SPREAD_DEADLINE = 1.0
+
+
+def test_a_flood_that_meets_its_deadline_together_is_refused_one_a_turn(
+    tmp_path: Path,
+) -> None:
+    """Refused at once, a flood would reconnect at once, past the listen queue."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, SPREAD + 500)), hard))
+    status = tmp_path / "status"
+    status.write_text("Name:\tgunicorn\n")
+    held: list[socket.socket] = []
+    with (
+        (tmp_path / "gunicorn.log").open("wb") as log,
+        gunicorn_process(
+            status, log, IBDEVSERVER_WORKERS="1", IBDEVSERVER_HEADER_TIMEOUT=str(SPREAD_DEADLINE)
+        ) as (url, _),
+        selectors.DefaultSelector() as selector,
+    ):
+        address = ("127.0.0.1", int(url.rsplit(":", 1)[1]))
+        try:
+            opening = time.monotonic()
+            for _ in range(SPREAD):
+                sock = socket.create_connection(address, timeout=5)
+                selector.register(sock, selectors.EVENT_READ)
+                held.append(sock)
+            opened_in = time.monotonic() - opening
+            closed_at: list[float] = []
+            while len(closed_at) < SPREAD and time.monotonic() < opening + SPREAD_DEADLINE + 10:
+                for key, _ in selector.select(timeout=1):
+                    assert key.fileobj.recv(65536) == b""  # type: ignore[union-attr]
+                    closed_at.append(time.monotonic() - opening)
+                    selector.unregister(key.fileobj)
+        finally:
+            for sock in held:
+                sock.close()
+    # the flood opened within far less than a turn of the loop for each connection
+    assert opened_in < 0.1, opened_in
+    assert len(closed_at) == SPREAD
+    assert min(closed_at) >= SPREAD_DEADLINE
+    # one refusal a turn, of at least a millisecond, spreads them out
+    assert max(closed_at) - min(closed_at) > 0.25, (min(closed_at), max(closed_at))

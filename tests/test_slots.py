@@ -104,6 +104,27 @@ def test_an_idle_kept_alive_connection_is_evicted_before_a_pending_head(
             sock.close()
 
 
+def test_a_silent_new_connection_keeps_its_slot_while_a_started_head_is_evicted(
+    server: tuple[str, int],
+) -> None:
+    silent = socket.create_connection(server, timeout=PATIENCE)
+    held: list[socket.socket] = []
+    try:
+        time.sleep(0.05)
+        # the silent one and SLOTS - 1 half heads fill the slots; one more evicts
+        held = stalled(server, SLOTS)
+        first = cut(held[0])
+        silent.sendall(HEAD)
+        answer = silent.recv(65536)
+    finally:
+        silent.close()
+        for sock in held:
+            sock.close()
+    assert first is not None
+    assert statuses(first) == [503], first
+    assert statuses(answer) == [200], answer
+
+
 def test_a_slow_head_is_not_cut_while_slots_are_free(server: tuple[str, int]) -> None:
     held = stalled(server, SLOTS // 2)
     try:
