@@ -62,7 +62,7 @@ class Settings:
     worker_connections: int = setting(
         "IBDEVSERVER_WORKER_CONNECTIONS",
         10000,
-        "connections one worker holds at most (at most 1,000 of them with a greenlet)",
+        "connections one worker holds at most; one waiting for its head costs no greenlet",
         minimum=1,
     )
     header_timeout: float = setting(
