@@ -11,6 +11,7 @@ import socket
 import time
 from pathlib import Path
 
+from service.settings import Settings
 from tests.servers import gunicorn_process
 from tests.test_worker import PARTIAL_HEAD, statuses
 
@@ -19,9 +20,12 @@ WAITING = 1000
 MOST_KIB_EACH = 5.0
 
 
+def worker_pid(master: int) -> int:
+    return int(Path(f"/proc/{master}/task/{master}/children").read_text().split()[0])
+
+
 def worker_rss_kib(master: int) -> int:
-    child = int(Path(f"/proc/{master}/task/{master}/children").read_text().split()[0])
-    for line in Path(f"/proc/{child}/status").read_text().splitlines():
+    for line in Path(f"/proc/{worker_pid(master)}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise AssertionError("no VmRSS")
@@ -107,3 +111,32 @@ def test_a_flood_that_meets_its_deadline_together_is_refused_one_a_turn(
     assert min(closed_at) >= SPREAD_DEADLINE
     # one refusal a turn, of at least a millisecond, spreads them out
     assert max(closed_at) - min(closed_at) > 0.25, (min(closed_at), max(closed_at))
+
+
+def open_files_soft_limit(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max open files"):
+            return int(line.split()[3])
+    raise AssertionError("no open-file limit")
+
+
+def test_a_worker_raises_its_open_file_limit_for_its_slots(tmp_path: Path) -> None:
+    """A shell's soft limit is often 1,024: far fewer files than the default slots."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    status = tmp_path / "status"
+    status.write_text("Name:\tgunicorn\n")
+    # gunicorn inherits the limit it starts with
+    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))
+    try:
+        with (
+            (tmp_path / "gunicorn.log").open("wb") as log,
+            gunicorn_process(status, log, IBDEVSERVER_WORKERS="1") as (_, server),
+        ):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+            master = open_files_soft_limit(server.pid)
+            worker = open_files_soft_limit(worker_pid(server.pid))
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    slots = Settings.from_environ({}).worker_connections
+    assert master == 1024
+    assert worker >= min(slots, hard), worker
