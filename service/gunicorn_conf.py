@@ -21,10 +21,6 @@ workers = SETTINGS.workers
 # the fairness yield and the access-log flushing (service/server/worker.py)
 worker_class = "service.server.worker.Worker"
 worker_connections = SETTINGS.worker_connections
-# the listen queue: a flood's reconnections wait here with honest clients, and a
-# SYN past it is sent again only a second later (the kernel caps it at somaxconn,
-# 4,096 by default)
-backlog = 4096
 
 # the heartbeat file lives in memory: a disk-backed /tmp can stall it, and the
 # root filesystem may be read-only
