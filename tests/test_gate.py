@@ -8,12 +8,15 @@ watcher and a few bytes.
 import resource
 import selectors
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
+from service.server.worker import EVICTION_HEADROOM, GREENLETS, SPARE_FILES
 from service.settings import Settings
 from tests.servers import gunicorn_process
-from tests.test_worker import PARTIAL_HEAD, statuses
+from tests.test_worker import HEAD, PARTIAL_HEAD, statuses
 
 WAITING = 1000
 # worker memory a waiting connection may cost: far below a greenlet's 14 KiB
@@ -140,3 +143,60 @@ def test_a_worker_raises_its_open_file_limit_for_its_slots(tmp_path: Path) -> No
     slots = Settings.from_environ({}).worker_connections
     assert master == 1024
     assert worker >= min(slots, hard), worker
+
+
+# a request line gunicorn parses itself (absolute-form): it takes a greenlet at once,
+# and the rest of its head never comes
+HELD_HEAD = b"GET http://ibdevserver/healthz HTTP/1.1\r\nHost: ibdevserver\r\nX-Slow: "
+
+
+def test_heads_that_hold_every_greenlet_give_one_up_for_a_whole_head(tmp_path: Path) -> None:
+    holders = GREENLETS + EVICTION_HEADROOM + 50
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, holders + 500)), hard))
+    status = tmp_path / "status"
+    status.write_text("Name:\tgunicorn\n")
+    held: list[socket.socket] = []
+    with (
+        (tmp_path / "gunicorn.log").open("wb") as log,
+        gunicorn_process(status, log, IBDEVSERVER_WORKERS="1", IBDEVSERVER_HEADER_TIMEOUT="30") as (
+            url,
+            _,
+        ),
+    ):
+        address = ("127.0.0.1", int(url.rsplit(":", 1)[1]))
+        try:
+            for _ in range(holders):
+                sock = socket.create_connection(address, timeout=5)
+                sock.sendall(HELD_HEAD)
+                held.append(sock)
+            time.sleep(1)
+            started = time.monotonic()
+            with socket.create_connection(address, timeout=5) as honest:
+                honest.sendall(HEAD)
+                answer = honest.recv(65536)
+            elapsed = time.monotonic() - started
+            first = held[0].recv(65536)
+        finally:
+            for sock in held:
+                sock.close()
+    assert statuses(answer) == [200], answer
+    assert elapsed < 2, elapsed
+    # the head that had waited longest gave its greenlet up
+    assert statuses(first) == [503], first
+
+
+def test_the_connections_a_worker_holds_fit_its_hard_open_file_limit() -> None:
+    """Past the hard limit accept would fail (EMFILE) before any slot is evicted."""
+    probe = (
+        "import resource\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (256, 1024))\n"
+        "from service.server.worker import connections_within_file_limit\n"
+        "print(connections_within_file_limit(10000), connections_within_file_limit(500))\n"
+        "print(*resource.getrlimit(resource.RLIMIT_NOFILE))\n"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    spare = EVICTION_HEADROOM + SPARE_FILES
+    assert shown == [str(1024 - spare), "500", "1024", "1024"]

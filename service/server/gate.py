@@ -13,9 +13,11 @@ the client closed. The worker's socket hands the greenlet those bytes first
 A waiting connection holds a slot (service/server/slots.py) like any other, so
 the slots evict it as they would a greenlet's head: 503 if part of it came, else a
 close. Its head deadline runs from accept as the worker's does: at
-`header_timeout` a 408 if part of it came, else a close. The pool still bounds
-the greenlets; a whole head that finds it full waits its turn, and the
-connection idle longest gives up its greenlet for it.
+`header_timeout` a 408 if part of it came, else a close. The greenlets have slots
+of their own (the worker's `greenlet_slots`): a connection that takes one over
+their limit evicts the one idle longest, else the one whose head has waited longest
+(a kept-alive client starting its next head slowly, a head gunicorn parses itself),
+so a few such connections cannot hold every greenlet while whole heads wait.
 """
 
 import collections
@@ -100,7 +102,7 @@ class HeadGate(Pool):
         client.settimeout(0.0)
         self.slots.admit(waiting)
         self._waiting[waiting] = None
-        if self._sweeper is None:
+        if self._sweeper is None or self._sweeper.dead:
             self._sweeper = gevent.spawn(self._sweep)
         loop = gevent.get_hub().loop
         waiting.watcher = loop.io(client.fileno(), 1)
@@ -125,7 +127,8 @@ class HeadGate(Pool):
 
     def _readable(self, waiting: Waiting) -> None:
         try:
-            chunk = waiting.client.recv(PREFIX_BYTES)
+            # never more than PREFIX_BYTES a connection
+            chunk = waiting.client.recv(PREFIX_BYTES - len(waiting.data))
         except BlockingIOError:
             return
         except OSError:
@@ -159,9 +162,10 @@ class HeadGate(Pool):
     def _hand_over(self, waiting: Waiting) -> None:
         self._forget(waiting)
         if Pool.full(self):
+            # rare: a greenlet over the limit evicts another as it starts (the
+            # worker's greenlet slots), so the pool is full only while more than
+            # its headroom are on their way out, or every greenlet is answering
             self._ready.append(waiting)
-            # a whole head beats a kept-alive connection's idling for a greenlet
-            self.slots.evict_idle()
             return
         self._start(waiting)
 
@@ -179,8 +183,10 @@ class HeadGate(Pool):
 
     def refuse(self, waiting: Waiting, why: BaseException) -> None:
         """Answer (or not) and close a connection that is still waiting."""
-        self._refuse(waiting.client, waiting.addr, why)
-        self.drop(waiting)
+        try:
+            self._refuse(waiting.client, waiting.addr, why)
+        finally:
+            self.drop(waiting)
 
     def drop(self, waiting: Waiting) -> None:
         self._forget(waiting)

@@ -46,13 +46,6 @@ class Slots:
                 victim.evict()
         self._silent[connection] = None
 
-    def evict_idle(self) -> None:
-        """Evict the connection idle longest, if one is: its greenlet is wanted elsewhere."""
-        victim = next(iter(self._idle), None)
-        if victim is not None:
-            self.closed(victim)
-            victim.evict()
-
     def awaiting_head(self, connection: Evictable) -> None:
         """A head has begun (a new connection's, or a kept-alive one's next): it queues
         behind older heads."""

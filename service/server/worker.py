@@ -46,7 +46,7 @@ from service.settings import Settings
 
 ACCESS_LOG_FLUSH_SECONDS = 0.5
 # greenlets for connections whose head has come, kept-alive ones and those the
-# app answers; a whole head that finds them all taken waits (server/gate.py)
+# app answers; one more evicts the one idle longest, else the oldest head
 GREENLETS = 1000
 # greenlets beyond those, for evicted connections on their way out
 EVICTION_HEADROOM = 100
@@ -81,7 +81,7 @@ class HeadDeadlineSocket:
         sock: Any,
         header_timeout: float,
         keepalive: float,
-        slots: Slots,
+        slots: tuple[Slots, ...],
         prefix: bytes = b"",
         accepted: float | None = None,
     ) -> None:
@@ -106,14 +106,16 @@ class HeadDeadlineSocket:
 
     def head_done(self) -> None:
         self.phase = Phase.BODY
-        self._slots.busy(self)
+        for slots in self._slots:
+            slots.busy(self)
 
     def await_next_head(self) -> None:
         """The response is sent: the connection now idles until the next request."""
         self.phase = Phase.IDLE
         self._head_started = False
         self._deadline = time.monotonic() + self._keepalive
-        self._slots.idle(self)
+        for slots in self._slots:
+            slots.idle(self)
 
     def evict(self) -> None:
         """Wake this connection's pending read: it raises Evicted (see recv)."""
@@ -156,21 +158,28 @@ class HeadDeadlineSocket:
             if self.phase is Phase.IDLE:
                 self.phase = Phase.HEAD
                 self._deadline = time.monotonic() + self._header_timeout
-            self._slots.awaiting_head(self)
+            for slots in self._slots:
+                slots.awaiting_head(self)
         return data
 
 
-def raise_file_limit(wanted: int) -> None:
-    """Raise the soft limit on open files toward `wanted`, up to the hard limit.
+def connections_within_file_limit(connections: int) -> int:
+    """Raise the soft limit on open files for `connections`, up to the hard limit, and
+    return how many connections fit within it.
 
     Every slot may be a socket, and a shell's soft limit is often 1,024 while its
     hard limit is far higher (Go's runtime raises it the same way).
     """
+    wanted = connections + EVICTION_HEADROOM + SPARE_FILES
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY:
         wanted = min(wanted, hard)
     if soft != resource.RLIM_INFINITY and soft < wanted:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        soft = wanted
+    if soft == resource.RLIM_INFINITY:
+        return connections
+    return max(min(connections, soft - EVICTION_HEADROOM - SPARE_FILES), 1)
 
 
 class Worker(GeventWorker):
@@ -182,12 +191,23 @@ class Worker(GeventWorker):
         self.fairness_yield = settings.fairness_yield
         self.drain_seconds = settings.drain_seconds
         serve_for(self.ppid)
-        # the slots hold the limit; gevent's pool, which stops accepting when it
-        # is full, only bounds the greenlets of connections being evicted
-        self.slots = Slots(self.worker_connections)
-        # a connection costs a greenlet only once its head has come (server/gate.py)
-        self.greenlets = min(self.worker_connections, GREENLETS) + EVICTION_HEADROOM
-        raise_file_limit(self.worker_connections + EVICTION_HEADROOM + SPARE_FILES)
+        connections = connections_within_file_limit(self.worker_connections)
+        if connections < self.worker_connections:
+            self.log.warning("The open-file limit allows %s connections a worker", connections)
+        # a connection holds a greenlet once its head has come (server/gate.py), or
+        # with TLS from accept on (no head can be read before the handshake); a new
+        # one over either limit evicts another (server/slots.py)
+        held = min(connections, GREENLETS)
+        self.greenlet_slots = Slots(held)
+        if self.cfg.is_ssl:
+            self.slots = self.greenlet_slots
+            self.held_in: tuple[Slots, ...] = (self.slots,)
+        else:
+            self.slots = Slots(connections)
+            self.held_in = (self.slots, self.greenlet_slots)
+        # gevent's pool, which stops accepting when it is full: the greenlets and
+        # those of evicted connections on their way out
+        self.worker_connections = held + EVICTION_HEADROOM
         super().init_process()
 
     def handle_exit(self, sig: int, frame: Any) -> None:
@@ -212,13 +232,15 @@ class Worker(GeventWorker):
         accepted: float | None = None,
     ) -> None:
         wrapped = HeadDeadlineSocket(
-            client, self.header_timeout, self.cfg.keepalive, self.slots, prefix, accepted
+            client, self.header_timeout, self.cfg.keepalive, self.held_in, prefix, accepted
         )
-        self.slots.admit(wrapped)
+        for slots in self.held_in:
+            slots.admit(wrapped)
         try:
             super().handle(listener, wrapped, addr)  # type: ignore[arg-type]
         finally:
-            self.slots.closed(wrapped)
+            for slots in self.held_in:
+                slots.closed(wrapped)
             if wrapped.turn is not None:
                 wrapped.turn.close()
 
@@ -268,7 +290,7 @@ class Worker(GeventWorker):
     def run(self) -> None:
         flush = getattr(self.log, "flush_access_log", None)
         if flush is None:
-            super().run()
+            self.serve()
             return
         flusher = gevent.spawn(self._flush_every, flush)
         try:
@@ -278,16 +300,15 @@ class Worker(GeventWorker):
             flush()
 
     def serve(self) -> None:
-        """gunicorn's GeventWorker.run, each listener's pool a HeadGate (server/gate.py)."""
+        """gunicorn's GeventWorker.run, its listeners sharing one HeadGate (server/gate.py)."""
         if self.cfg.is_ssl:
             # the gate reads raw bytes: before a TLS handshake they are no head
             super().run()
             return
+        gate = HeadGate(self.worker_connections, self.slots, self.header_timeout, self.refuse)
         servers: list[StreamServer] = []
-        gates: list[HeadGate] = []
         for listener in self.sockets:
             listener.setblocking(True)
-            gate = HeadGate(self.greenlets, self.slots, self.header_timeout, self.refuse)
             server = StreamServer(
                 listener, handle=functools.partial(self.handle, listener), spawn=gate
             )
@@ -296,7 +317,6 @@ class Worker(GeventWorker):
                 server.max_accept = 1
             server.start()
             servers.append(server)
-            gates.append(gate)
         while self.alive:
             self.notify()
             gevent.sleep(1.0)
@@ -305,7 +325,7 @@ class Worker(GeventWorker):
         # as gunicorn's: serve what is in flight until graceful_timeout, then stop
         started = time.time()
         while time.time() - started <= self.cfg.graceful_timeout:
-            if all(gate.free_count() == gate.size for gate in gates):
+            if gate.free_count() == gate.size:
                 return
             self.notify()
             gevent.sleep(1.0)
