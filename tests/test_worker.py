@@ -191,6 +191,28 @@ def test_sigterm_drains_readiness_fails_serving_goes_on(tmp_path: Path) -> None:
     assert drain <= stopped < drain + 5
 
 
+def test_a_head_on_its_way_at_sigterm_is_still_answered(tmp_path: Path) -> None:
+    """gunicorn's worker serves what is in flight until graceful_timeout; a head on its
+    way, not yet holding a greenlet (service/server/gate.py), is in flight too."""
+    status = tmp_path / "status"
+    status.write_text("Name:\tgunicorn\n")
+    with (
+        (tmp_path / "gunicorn.log").open("wb") as log,
+        gunicorn_process(status, log, IBDEVSERVER_WORKERS="1") as (url, process),
+    ):
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(PARTIAL_HEAD)
+            time.sleep(0.2)
+            process.send_signal(signal.SIGTERM)
+            # past the worker's next look at whether it is still alive (once a second)
+            time.sleep(1.5)
+            sock.sendall(b"1\r\n\r\n")
+            answer, _ = read_to_close(sock, time.monotonic())
+        process.wait(timeout=30)
+    assert statuses(answer) == [200], answer
+
+
 GREEDY_HEAD = HEAD.replace(b"\r\n\r\n", b"\r\nUser-Agent: greedy\r\n\r\n")
 
 

@@ -188,6 +188,10 @@ class HeadGate(Pool):
         finally:
             self.drop(waiting)
 
+    def settled(self) -> bool:
+        """No connection is waiting for its head or its greenlet, and no greenlet runs."""
+        return not self._waiting and not self._ready and self.free_count() == self.size
+
     def drop(self, waiting: Waiting) -> None:
         self._forget(waiting)
         self.slots.closed(waiting)

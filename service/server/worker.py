@@ -163,6 +163,25 @@ class HeadDeadlineSocket:
         return data
 
 
+class NamedListener:
+    """A listener whose name outlives its close.
+
+    gunicorn asks the listener its name as each connection's greenlet begins; with the
+    gate, a head on its way when the worker stops accepting (and closes its listeners)
+    begins its greenlet afterwards, and is still served.
+    """
+
+    def __init__(self, listener: Any) -> None:
+        self._listener = listener
+        self._name = listener.getsockname()
+
+    def getsockname(self) -> Any:
+        return self._name
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._listener, name)
+
+
 def connections_within_file_limit(connections: int) -> int:
     """Raise the soft limit on open files for `connections`, up to the hard limit, and
     return how many connections fit within it.
@@ -310,7 +329,7 @@ class Worker(GeventWorker):
         for listener in self.sockets:
             listener.setblocking(True)
             server = StreamServer(
-                listener, handle=functools.partial(self.handle, listener), spawn=gate
+                listener, handle=functools.partial(self.handle, NamedListener(listener)), spawn=gate
             )
             if self.cfg.workers > 1:
                 # as gunicorn's: one accept a wakeup, so the workers share the flood
@@ -322,10 +341,11 @@ class Worker(GeventWorker):
             gevent.sleep(1.0)
         for server in servers:
             server.close()
-        # as gunicorn's: serve what is in flight until graceful_timeout, then stop
+        # as gunicorn's: serve what is in flight, and heads on their way, until
+        # graceful_timeout, then stop
         started = time.time()
         while time.time() - started <= self.cfg.graceful_timeout:
-            if gate.free_count() == gate.size:
+            if gate.settled():
                 return
             self.notify()
             gevent.sleep(1.0)
