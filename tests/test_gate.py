@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from service.server.worker import EVICTION_HEADROOM, GREENLETS, SPARE_FILES
+from service.server.worker import EVICTION_HEADROOM, FILES_BEYOND_SLOTS, GREENLETS
 from service.settings import Settings
 from tests.servers import gunicorn_process
 from tests.test_worker import HEAD, PARTIAL_HEAD, statuses
@@ -198,5 +198,4 @@ def test_the_connections_a_worker_holds_fit_its_hard_open_file_limit() -> None:
     shown = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout.split()
-    spare = EVICTION_HEADROOM + SPARE_FILES
-    assert shown == [str(1024 - spare), "500", "1024", "1024"]
+    assert shown == [str(1024 - FILES_BEYOND_SLOTS), "500", "1024", "1024"]

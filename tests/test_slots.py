@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from service.server.slots import Slots
+from service.server.slots import SILENT_GRACE, Slots
 from tests.servers import gunicorn_process
 from tests.test_worker import HEAD, PARTIAL_HEAD, answer_one, statuses
 
@@ -206,3 +206,30 @@ def test_a_new_connection_with_no_byte_yet_is_evicted_after_every_started_head()
     slots.admit(Connection())
     # no started head left: the silent ones go, oldest first
     assert [c.evicted for c in (honest, *flood, newer)] == [True, True, True, False]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_young_silent_connection_is_spared_while_the_slots_have_headroom() -> None:
+    # through a proxy, a new connection is silent until the proxy passes its head on
+    clock = Clock()
+    slots = Slots(limit=2, headroom=1, clock=clock)
+    first, second, third, fourth = (Connection() for _ in range(4))
+    for connection in (first, second, third):
+        slots.admit(connection)
+    assert not any(c.evicted for c in (first, second, third))
+    assert slots.open == 3
+    # the headroom is taken: the oldest silent one goes, young or not
+    slots.admit(fourth)
+    assert [c.evicted for c in (first, second, third, fourth)] == [True, False, False, False]
+    # past the grace, the oldest silent one goes as soon as the slots are full
+    clock.now = SILENT_GRACE
+    slots.admit(Connection())
+    assert second.evicted
+    assert slots.open == 3

@@ -5,12 +5,22 @@ are open, so a client that keeps that many heads pending shuts everyone else
 out (issue 18). Here the worker keeps accepting, and a connection over the limit
 takes the slot of another: the one idle longest after a response, else the one
 whose head has waited longest, else the oldest new one no byte has come from yet.
+That last one is spared while it is younger than SILENT_GRACE and the slots have
+headroom left: through a proxy (docker-proxy, a load balancer) every new connection
+is silent for a moment after accept, and a churning flood would otherwise cycle an
+honest connection out before the proxy has passed its head on.
 A connection whose head is parsed (the app is answering it) is never taken.
 Evicting reads as the client sees it: an idle connection is closed, a half-sent
 head gets a 503.
 """
 
+import time
+from collections.abc import Callable
 from typing import Protocol
+
+# seconds a new connection may stay silent before it can be evicted, while the slots
+# have headroom: time for a proxy in front to pass its head on
+SILENT_GRACE = 0.5
 
 
 class Evictable(Protocol):
@@ -21,14 +31,19 @@ class Evictable(Protocol):
 class Slots:
     """The open connections of one worker, by phase, each phase oldest first."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(
+        self, limit: int, headroom: int = 0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.limit = limit
+        # connections over the limit that young silent ones may take, and no more
+        self.headroom = headroom
+        self._clock = clock
         # dicts as ordered sets: insertion order is when each entered its phase
         self._idle: dict[Evictable, None] = {}
         self._heads: dict[Evictable, None] = {}
         # new connections not one byte of whose head has come yet: evicted last, as
         # an honest client's head may be on its way, where a flood's half heads are here
-        self._silent: dict[Evictable, None] = {}
+        self._silent: dict[Evictable, float] = {}
         self._busy: set[Evictable] = set()
 
     @property
@@ -38,13 +53,17 @@ class Slots:
 
     def admit(self, connection: Evictable) -> None:
         """Count a new connection (awaiting its head); if the slots are full, evict another."""
+        now = self._clock()
         if self.open >= self.limit:
             victim = next(iter(self._idle), None) or next(iter(self._heads), None)
-            victim = victim or next(iter(self._silent), None)
+            if victim is None and self._silent:
+                oldest, since = next(iter(self._silent.items()))
+                if now - since >= SILENT_GRACE or self.open >= self.limit + self.headroom:
+                    victim = oldest
             if victim is not None:
                 self.closed(victim)
                 victim.evict()
-        self._silent[connection] = None
+        self._silent[connection] = now
 
     def awaiting_head(self, connection: Evictable) -> None:
         """A head has begun (a new connection's, or a kept-alive one's next): it queues

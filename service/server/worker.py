@@ -52,6 +52,9 @@ GREENLETS = 1000
 EVICTION_HEADROOM = 100
 # files a worker opens besides its connections: the listeners, logs, metrics, /proc
 SPARE_FILES = 100
+# files beyond the slots: young silent connections over them (server/slots.py),
+# evicted ones on their way out, and the spare
+FILES_BEYOND_SLOTS = 2 * EVICTION_HEADROOM + SPARE_FILES
 
 
 class Phase(enum.Enum):
@@ -189,7 +192,7 @@ def connections_within_file_limit(connections: int) -> int:
     Every slot may be a socket, and a shell's soft limit is often 1,024 while its
     hard limit is far higher (Go's runtime raises it the same way).
     """
-    wanted = connections + EVICTION_HEADROOM + SPARE_FILES
+    wanted = connections + FILES_BEYOND_SLOTS
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY:
         wanted = min(wanted, hard)
@@ -198,7 +201,7 @@ def connections_within_file_limit(connections: int) -> int:
         soft = wanted
     if soft == resource.RLIM_INFINITY:
         return connections
-    return max(min(connections, soft - EVICTION_HEADROOM - SPARE_FILES), 1)
+    return max(min(connections, soft - FILES_BEYOND_SLOTS), 1)
 
 
 class Worker(GeventWorker):
@@ -222,7 +225,7 @@ class Worker(GeventWorker):
             self.slots = self.greenlet_slots
             self.held_in: tuple[Slots, ...] = (self.slots,)
         else:
-            self.slots = Slots(connections)
+            self.slots = Slots(connections, headroom=EVICTION_HEADROOM)
             self.held_in = (self.slots, self.greenlet_slots)
         # gevent's pool, which stops accepting when it is full: the greenlets and
         # those of evicted connections on their way out
