@@ -233,3 +233,19 @@ def test_a_young_silent_connection_is_spared_while_the_slots_have_headroom() -> 
     slots.admit(Connection())
     assert second.evicted
     assert slots.open == 3
+
+
+def test_a_connection_changing_hands_keeps_its_slot_and_evicts_nobody() -> None:
+    # the gate's connection, handed to its greenlet, is one connection, not a new one
+    slots = Slots(limit=2)
+    idle, waiting, greenlet = Connection(), Connection(), Connection()
+    slots.admit(idle)
+    slots.busy(idle)
+    slots.idle(idle)
+    slots.admit(waiting)
+    slots.busy(waiting)
+    slots.transfer(waiting, greenlet)
+    assert not idle.evicted
+    assert slots.open == 2
+    slots.closed(waiting)
+    assert slots.open == 2

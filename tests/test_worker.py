@@ -213,6 +213,28 @@ def test_a_head_on_its_way_at_sigterm_is_still_answered(tmp_path: Path) -> None:
     assert statuses(answer) == [200], answer
 
 
+def test_a_silent_connection_does_not_hold_a_stopping_worker(tmp_path: Path) -> None:
+    """Nothing of it is in flight; waiting for its head deadline (10 s here) would take
+    the worker past the master's graceful_timeout, and the master kills it."""
+    status = tmp_path / "status"
+    status.write_text("Name:\tgunicorn\n")
+    with (
+        (tmp_path / "gunicorn.log").open("wb") as log,
+        gunicorn_process(status, log, IBDEVSERVER_WORKERS="1") as (url, process),
+    ):
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=15) as sock:
+            time.sleep(0.2)
+            process.send_signal(signal.SIGTERM)
+            signalled = time.monotonic()
+            answer, _ = read_to_close(sock, signalled)
+            process.wait(timeout=30)
+            stopped = time.monotonic() - signalled
+    assert answer == b""
+    # the worker looks whether it is still alive once a second
+    assert stopped < 3, stopped
+
+
 GREEDY_HEAD = HEAD.replace(b"\r\n\r\n", b"\r\nUser-Agent: greedy\r\n\r\n")
 
 

@@ -161,6 +161,8 @@ class HeadGate(Pool):
 
     def _hand_over(self, waiting: Waiting) -> None:
         self._forget(waiting)
+        # its head is here: it keeps its slot, unevictable, until its greenlet takes it
+        self.slots.busy(waiting)
         if Pool.full(self):
             # rare: a greenlet over the limit evicts another as it starts (the
             # worker's greenlet slots), so the pool is full only while more than
@@ -172,8 +174,9 @@ class HeadGate(Pool):
     def _start(self, waiting: Waiting) -> None:
         func, handle, close = waiting.args
         waiting.client.settimeout(None)
-        self.slots.closed(waiting)
-        greet = functools.partial(handle, prefix=waiting.data, accepted=waiting.accepted)
+        greet = functools.partial(
+            handle, prefix=waiting.data, accepted=waiting.accepted, replaces=waiting
+        )
         greenlet = Pool.spawn(self, func, greet, close, (waiting.client, waiting.addr))
         greenlet.rawlink(self._next_ready)
 
@@ -186,6 +189,15 @@ class HeadGate(Pool):
         try:
             self._refuse(waiting.client, waiting.addr, why)
         finally:
+            self.drop(waiting)
+
+    def let_silent_go(self) -> None:
+        """The worker stops: close the waiting connections that have sent nothing.
+
+        Nothing of theirs is in flight, and the head deadline would hold the worker
+        past the master's graceful_timeout.
+        """
+        for waiting in [waiting for waiting in self._waiting if not waiting.data]:
             self.drop(waiting)
 
     def settled(self) -> bool:

@@ -65,6 +65,11 @@ class Slots:
                 victim.evict()
         self._silent[connection] = now
 
+    def transfer(self, old: Evictable, new: Evictable) -> None:
+        """`new` takes `old`'s slot (one connection changing hands): nobody is evicted."""
+        self.closed(old)
+        self._silent[new] = self._clock()
+
     def awaiting_head(self, connection: Evictable) -> None:
         """A head has begun (a new connection's, or a kept-alive one's next): it queues
         behind older heads."""

@@ -252,12 +252,17 @@ class Worker(GeventWorker):
         addr: Any,
         prefix: bytes = b"",
         accepted: float | None = None,
+        replaces: Any = None,
     ) -> None:
         wrapped = HeadDeadlineSocket(
             client, self.header_timeout, self.cfg.keepalive, self.held_in, prefix, accepted
         )
         for slots in self.held_in:
-            slots.admit(wrapped)
+            if replaces is not None and slots is self.slots:
+                # the gate's connection, now with a greenlet: the same slot
+                slots.transfer(replaces, wrapped)
+            else:
+                slots.admit(wrapped)
         try:
             super().handle(listener, wrapped, addr)  # type: ignore[arg-type]
         finally:
@@ -344,6 +349,7 @@ class Worker(GeventWorker):
             gevent.sleep(1.0)
         for server in servers:
             server.close()
+        gate.let_silent_go()
         # as gunicorn's: serve what is in flight, and heads on their way, until
         # graceful_timeout, then stop
         started = time.time()
