@@ -64,3 +64,17 @@ def gunicorn_serving(status_file: Path, log_file: Path) -> Iterator[str]:
     """Run gunicorn with the shipped config on a free loopback port, logging to `log_file`."""
     with log_file.open("wb") as log, gunicorn_process(status_file, log) as (url, _):
         yield url
+
+
+@contextmanager
+def one_worker(
+    folder: Path, **environment: str
+) -> Iterator[tuple[tuple[str, int], "subprocess.Popen[bytes]"]]:
+    """One gunicorn worker, logging into `folder`; yield its address and the master."""
+    status = folder / "status"
+    status.write_text("Name:\tgunicorn\n")
+    with (
+        (folder / "gunicorn.log").open("wb") as log,
+        gunicorn_process(status, log, IBDEVSERVER_WORKERS="1", **environment) as (url, server),
+    ):
+        yield ("127.0.0.1", int(url.rsplit(":", 1)[1])), server

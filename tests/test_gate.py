@@ -15,12 +15,18 @@ from pathlib import Path
 
 from service.server.worker import EVICTION_HEADROOM, FILES_BEYOND_SLOTS, GREENLETS
 from service.settings import Settings
-from tests.servers import gunicorn_process
+from tests.servers import one_worker
 from tests.test_worker import HEAD, PARTIAL_HEAD, statuses
 
 WAITING = 1000
 # worker memory a waiting connection may cost: far below a greenlet's 14 KiB
 MOST_KIB_EACH = 5.0
+
+
+def allow_open_files(count: int) -> None:
+    """Let this process, and the gunicorn it starts, open `count` files (up to the hard limit)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, count)), hard))
 
 
 def worker_pid(master: int) -> int:
@@ -35,22 +41,11 @@ def worker_rss_kib(master: int) -> int:
 
 
 def test_a_waiting_head_costs_no_greenlet_and_is_answered_once_whole(tmp_path: Path) -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, WAITING + 500)), hard))
-    status = tmp_path / "status"
-    status.write_text("Name:\tgunicorn\n")
+    allow_open_files(WAITING + 500)
     held: list[socket.socket] = []
-    with (
-        (tmp_path / "gunicorn.log").open("wb") as log,
-        gunicorn_process(
-            status,
-            log,
-            IBDEVSERVER_WORKERS="1",
-            IBDEVSERVER_WORKER_CONNECTIONS=str(2 * WAITING),
-            IBDEVSERVER_HEADER_TIMEOUT="30",
-        ) as (url, server),
-    ):
-        address = ("127.0.0.1", int(url.rsplit(":", 1)[1]))
+    with one_worker(
+        tmp_path, IBDEVSERVER_WORKER_CONNECTIONS=str(2 * WAITING), IBDEVSERVER_HEADER_TIMEOUT="30"
+    ) as (address, server):
         try:
             time.sleep(0.5)
             before = worker_rss_kib(server.pid)
@@ -79,19 +74,12 @@ def test_a_flood_that_meets_its_deadline_together_is_refused_one_a_turn(
     tmp_path: Path,
 ) -> None:
     """Refused at once, a flood would reconnect at once, past the listen queue."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, SPREAD + 500)), hard))
-    status = tmp_path / "status"
-    status.write_text("Name:\tgunicorn\n")
+    allow_open_files(SPREAD + 500)
     held: list[socket.socket] = []
     with (
-        (tmp_path / "gunicorn.log").open("wb") as log,
-        gunicorn_process(
-            status, log, IBDEVSERVER_WORKERS="1", IBDEVSERVER_HEADER_TIMEOUT=str(SPREAD_DEADLINE)
-        ) as (url, _),
+        one_worker(tmp_path, IBDEVSERVER_HEADER_TIMEOUT=str(SPREAD_DEADLINE)) as (address, _),
         selectors.DefaultSelector() as selector,
     ):
-        address = ("127.0.0.1", int(url.rsplit(":", 1)[1]))
         try:
             opening = time.monotonic()
             for _ in range(SPREAD):
@@ -126,15 +114,10 @@ def open_files_soft_limit(pid: int) -> int:
 def test_a_worker_raises_its_open_file_limit_for_its_slots(tmp_path: Path) -> None:
     """A shell's soft limit is often 1,024: far fewer files than the default slots."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    status = tmp_path / "status"
-    status.write_text("Name:\tgunicorn\n")
     # gunicorn inherits the limit it starts with
     resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))
     try:
-        with (
-            (tmp_path / "gunicorn.log").open("wb") as log,
-            gunicorn_process(status, log, IBDEVSERVER_WORKERS="1") as (_, server),
-        ):
+        with one_worker(tmp_path) as (_, server):
             resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
             master = open_files_soft_limit(server.pid)
             worker = open_files_soft_limit(worker_pid(server.pid))
@@ -152,19 +135,9 @@ HELD_HEAD = b"GET http://ibdevserver/healthz HTTP/1.1\r\nHost: ibdevserver\r\nX-
 
 def test_heads_that_hold_every_greenlet_give_one_up_for_a_whole_head(tmp_path: Path) -> None:
     holders = GREENLETS + EVICTION_HEADROOM + 50
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, holders + 500)), hard))
-    status = tmp_path / "status"
-    status.write_text("Name:\tgunicorn\n")
+    allow_open_files(holders + 500)
     held: list[socket.socket] = []
-    with (
-        (tmp_path / "gunicorn.log").open("wb") as log,
-        gunicorn_process(status, log, IBDEVSERVER_WORKERS="1", IBDEVSERVER_HEADER_TIMEOUT="30") as (
-            url,
-            _,
-        ),
-    ):
-        address = ("127.0.0.1", int(url.rsplit(":", 1)[1]))
+    with one_worker(tmp_path, IBDEVSERVER_HEADER_TIMEOUT="30") as (address, _):
         try:
             for _ in range(holders):
                 sock = socket.create_connection(address, timeout=5)

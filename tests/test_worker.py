@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.servers import gunicorn_process
+from tests.servers import gunicorn_process, one_worker
 
 HEADER_TIMEOUT = 1.0
 KEEPALIVE = 2.0
@@ -194,14 +194,8 @@ def test_sigterm_drains_readiness_fails_serving_goes_on(tmp_path: Path) -> None:
 def test_a_head_on_its_way_at_sigterm_is_still_answered(tmp_path: Path) -> None:
     """gunicorn's worker serves what is in flight until graceful_timeout; a head on its
     way, not yet holding a greenlet (service/server/gate.py), is in flight too."""
-    status = tmp_path / "status"
-    status.write_text("Name:\tgunicorn\n")
-    with (
-        (tmp_path / "gunicorn.log").open("wb") as log,
-        gunicorn_process(status, log, IBDEVSERVER_WORKERS="1") as (url, process),
-    ):
-        host, port = url.removeprefix("http://").split(":")
-        with socket.create_connection((host, int(port)), timeout=10) as sock:
+    with one_worker(tmp_path) as (address, process):
+        with socket.create_connection(address, timeout=10) as sock:
             sock.sendall(PARTIAL_HEAD)
             time.sleep(0.2)
             process.send_signal(signal.SIGTERM)
@@ -216,20 +210,16 @@ def test_a_head_on_its_way_at_sigterm_is_still_answered(tmp_path: Path) -> None:
 def test_a_silent_connection_does_not_hold_a_stopping_worker(tmp_path: Path) -> None:
     """Nothing of it is in flight; waiting for its head deadline (10 s here) would take
     the worker past the master's graceful_timeout, and the master kills it."""
-    status = tmp_path / "status"
-    status.write_text("Name:\tgunicorn\n")
     with (
-        (tmp_path / "gunicorn.log").open("wb") as log,
-        gunicorn_process(status, log, IBDEVSERVER_WORKERS="1") as (url, process),
+        one_worker(tmp_path) as (address, process),
+        socket.create_connection(address, timeout=15) as sock,
     ):
-        host, port = url.removeprefix("http://").split(":")
-        with socket.create_connection((host, int(port)), timeout=15) as sock:
-            time.sleep(0.2)
-            process.send_signal(signal.SIGTERM)
-            signalled = time.monotonic()
-            answer, _ = read_to_close(sock, signalled)
-            process.wait(timeout=30)
-            stopped = time.monotonic() - signalled
+        time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        answer, _ = read_to_close(sock, signalled)
+        process.wait(timeout=30)
+        stopped = time.monotonic() - signalled
     assert answer == b""
     # the worker looks whether it is still alive once a second
     assert stopped < 3, stopped
