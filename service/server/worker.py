@@ -220,13 +220,13 @@ class Worker(GeventWorker):
         # with TLS from accept on (no head can be read before the handshake); a new
         # one over either limit evicts another (server/slots.py)
         held = min(connections, GREENLETS)
-        self.greenlet_slots = Slots(held)
+        greenlet_slots = Slots(held)
         if self.cfg.is_ssl:
-            self.slots = self.greenlet_slots
+            self.slots = greenlet_slots
             self.held_in: tuple[Slots, ...] = (self.slots,)
         else:
             self.slots = Slots(connections, headroom=EVICTION_HEADROOM)
-            self.held_in = (self.slots, self.greenlet_slots)
+            self.held_in = (self.slots, greenlet_slots)
         # gevent's pool, which stops accepting when it is full: the greenlets and
         # those of evicted connections on their way out
         self.worker_connections = held + EVICTION_HEADROOM
