@@ -33,11 +33,16 @@ def worker_pid(master: int) -> int:
     return int(Path(f"/proc/{master}/task/{master}/children").read_text().split()[0])
 
 
+def proc_figure(path: str, label: str, column: int) -> int:
+    """The number in `column` of the line of /proc file `path` that starts with `label`."""
+    for line in Path(path).read_text().splitlines():
+        if line.startswith(label):
+            return int(line.split()[column])
+    raise AssertionError(f"no {label} in {path}")
+
+
 def worker_rss_kib(master: int) -> int:
-    for line in Path(f"/proc/{worker_pid(master)}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError("no VmRSS")
+    return proc_figure(f"/proc/{worker_pid(master)}/status", "VmRSS:", 1)
 
 
 def test_a_waiting_head_costs_no_greenlet_and_is_answered_once_whole(tmp_path: Path) -> None:
@@ -105,10 +110,7 @@ def test_a_flood_that_meets_its_deadline_together_is_refused_one_a_turn(
 
 
 def open_files_soft_limit(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
-        if line.startswith("Max open files"):
-            return int(line.split()[3])
-    raise AssertionError("no open-file limit")
+    return proc_figure(f"/proc/{pid}/limits", "Max open files", 3)
 
 
 def test_a_worker_raises_its_open_file_limit_for_its_slots(tmp_path: Path) -> None:
