@@ -21,6 +21,7 @@ FAILED_REQUIRED = {
         "no-capabilities", "seccomp-filter",
     },
     "host-pid.yml": {"own-pid-namespace"},
+    "shared-pid.yml": {"own-pid-namespace"},
     "host-network.yml": set(),
     "docker-socket.yml": {"no-docker-socket"},
     "host-root-read-only.yml": {"no-sensitive-host-mounts"},
@@ -38,6 +39,7 @@ FAILED_REQUIRED = {
 FAILED_ADVISORY = {
     "privileged.yml": {"cgroup-read-only"},
     "host-pid.yml": set(),
+    "shared-pid.yml": set(),
     "host-network.yml": {"own-network-namespace"},
     "docker-socket.yml": {"no-other-writable-mounts"},
     "host-root-read-only.yml": set(),

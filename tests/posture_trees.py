@@ -14,6 +14,9 @@ NONE = "0000000000000000"
 DEFAULT_DEV = ["console", "core", "fd", "full", "mqueue", "null", "ptmx", "pts", "random",
                "shm", "stderr", "stdin", "stdout", "tty", "urandom", "zero"]  # fmt: skip
 HOST_PID = 4242
+CONTAINER_ID = "0123abcd" * 8
+# the device number of the container's own /dev tmpfs, which Docker's masks bind from
+DEV_DEVICE = "0:21"
 SERVER_PORT = 9999
 
 
@@ -31,6 +34,12 @@ class Container:
     limited: bool = True
     host_pid: bool = False
     init: bool = False
+    # another container's PID namespace joined (--pid=container:...), or a pod's shared one
+    # (shareProcessNamespace: the pause container is PID 1, a sidecar beside the server)
+    joined_pid: bool = False
+    pod_shared_pid: bool = False
+    # a process entered by exec (docker exec, a healthcheck): its parent is outside
+    exec_process: bool = False
     privileged: bool = False
     host_network: bool = False
     # (mount point, root field, filesystem, options) of more mounts
@@ -41,9 +50,9 @@ class Container:
 
     @property
     def server_pid(self) -> int:
-        if self.host_pid:
+        if self.host_pid or self.joined_pid:
             return HOST_PID
-        return 7 if self.init else 1
+        return 7 if self.init or self.pod_shared_pid else 1
 
 
 def write(root: Path, path: str, text: str) -> None:
@@ -79,8 +88,13 @@ def mountinfo(container: Container) -> str:
         ("/dev/shm", "/", "tmpfs", "rw,nosuid"),
         ("/sys", "/", "sysfs", f"{ro},nosuid"),
         ("/sys/fs/cgroup", "/", "cgroup2" if container.cgroup == "v2" else "tmpfs", f"{ro}"),
-        ("/etc/hosts", "/var/lib/docker/containers/0123abcd/hosts", "ext4", "rw,relatime"),
-        ("/etc/resolv.conf", "/var/lib/docker/containers/0123abcd/resolv.conf", "ext4", "rw"),
+        ("/etc/hosts", f"/var/lib/docker/containers/{CONTAINER_ID}/hosts", "ext4", "rw,relatime"),
+        (
+            "/etc/resolv.conf",
+            f"/var/lib/docker/containers/{CONTAINER_ID}/resolv.conf",
+            "ext4",
+            "rw",
+        ),
     ]
     if container.cgroup == "v1":
         mounts += [(f"/sys/fs/cgroup/{name}", "/docker/0123abcd", "cgroup", ro)
@@ -92,8 +106,18 @@ def mountinfo(container: Container) -> str:
                    ("/proc/kcore", "/null", "tmpfs", "rw")]  # fmt: skip
     mounts += container.mounts
     return "".join(
-        f"{index} 1 0:{index} {root} {point} {options} - {filesystem} src {options}\n"
+        f"{index} 1 {device(index, point, root)} {root} {point} {options} - {filesystem} src"
+        f" {options}\n"
         for index, (point, root, filesystem, options) in enumerate(mounts, 20)
+    )
+
+
+def device(index: int, point: str, root: str) -> str:
+    """A device number of its own for each mount, but for the masks bound from /dev/null."""
+    return (
+        DEV_DEVICE
+        if point == "/dev" or (point.startswith("/proc/") and root == "/null")
+        else f"0:{index + 100}"
     )
 
 
@@ -119,13 +143,22 @@ def processes(root: Path, container: Container) -> None:
         write(root, "/proc/2/status", status("kthreadd", 2, 0))
         write(root, "/proc/4000/status", status("containerd-shim", 4000, 1))
         write(root, f"/proc/{server}/status", status("gunicorn", server, 4000, container))
-    elif container.init:
-        write(root, "/proc/1/status", status("docker-init", 1, 0))
+    elif container.joined_pid:
+        write(root, "/proc/1/status", status("server.bin", 1, 0))
+        write(root, "/proc/12/status", status("server.bin", 12, 1))
+        write(root, f"/proc/{server}/status", status("gunicorn", server, 0, container))
+    elif container.init or container.pod_shared_pid:
+        write(root, "/proc/1/status", status("pause" if container.pod_shared_pid else "docker-init",
+                                             1, 0))  # fmt: skip
         write(root, f"/proc/{server}/status", status("gunicorn", server, 1, container))
+        if container.pod_shared_pid:
+            write(root, "/proc/30/status", status("envoy", 30, 1))
     else:
         write(root, "/proc/1/status", status("gunicorn", 1, 0, container))
     # a worker, as gunicorn forks them
     write(root, f"/proc/{server + 1}/status", status("gunicorn", server + 1, server, container))
+    if container.exec_process:
+        write(root, "/proc/90/status", status("python", 90, 0))
     if container.sshd:
         write(root, "/proc/300/status", status("sshd", 300, 1))
     write(root, f"/proc/{server}/mountinfo", mountinfo(container))

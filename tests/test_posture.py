@@ -100,6 +100,34 @@ def test_an_init_as_pid_1_is_the_containers_own(tmp_path: Path) -> None:
     assert evidence(tmp_path, container, "own-pid-namespace") == "/proc/1/status Name docker-init"
 
 
+def test_a_process_entered_by_exec_is_not_foreign(tmp_path: Path) -> None:
+    # the healthcheck runs by exec every second: its parent is outside the namespace
+    container = Container(exec_process=True)
+    assert verdicts(tmp_path, container)["own-pid-namespace"] == "pass"
+    assert evidence(tmp_path, container, "own-pid-namespace").endswith("; 1 entered by exec")
+
+
+def test_another_containers_pid_namespace_fails_and_names_its_pid_1(tmp_path: Path) -> None:
+    # docker run --pid=container:<go original>: PID 1 is the other program
+    container = Container(joined_pid=True)
+    assert failed_required(tmp_path, container) == {"own-pid-namespace"}
+    found = evidence(tmp_path, container, "own-pid-namespace")
+    assert found.startswith(
+        f"/proc/1/status Name server.bin; the server (pid {HOST_PID}) is neither PID 1"
+    )
+    assert "; 2 processes outside the server's tree: server.bin (1), server.bin (12)" in found
+
+
+def test_a_pods_shared_pid_namespace_fails_for_the_sidecar(tmp_path: Path) -> None:
+    # shareProcessNamespace: true: PID 1 is the pause container, the server its child,
+    # and the sidecar's processes are visible
+    container = Container(pod_shared_pid=True)
+    assert failed_required(tmp_path, container) == {"own-pid-namespace"}
+    assert evidence(tmp_path, container, "own-pid-namespace") == (
+        "/proc/1/status Name pause; 1 processes outside the server's tree: envoy (30)"
+    )
+
+
 def test_privileged_mode_is_named_even_for_a_non_root_user(tmp_path: Path) -> None:
     container = Container(privileged=True, bounding=EVERY_CAPABILITY, seccomp=0, no_new_privs=0)
     assert failed_required(tmp_path, container) == {
@@ -107,7 +135,7 @@ def test_privileged_mode_is_named_even_for_a_non_root_user(tmp_path: Path) -> No
         "no-capabilities", "seccomp-filter", "no-new-privileges",
     }  # fmt: skip
     found = evidence(tmp_path, container, "not-privileged")
-    for signal in ("/sys rw", "/proc/sys rw", "(every capability)", "/proc/kcore unmasked",
+    for signal in ("/sys rw", "/proc/sys rw", "(every capability)", "/proc unmasked",
                    "/dev: nvme0n1, sda, sda1"):  # fmt: skip
         assert signal in found
     assert "/dev/kmsg" in evidence(tmp_path, container, "no-host-devices")
@@ -338,3 +366,61 @@ def test_the_engines_init_and_embedded_dns_are_not_findings(tmp_path: Path) -> N
     write(root, "/proc/net/tcp", (root / "proc/net/tcp").read_text() + dns)
     report = report_of(root, container)
     assert {check.id for check in report.checks if check.status != "pass"} == {"user-namespace"}
+
+
+SAMPLES = Path(__file__).parent / "samples"
+
+
+def sample_verdicts(tmp_path: Path, sample: str) -> dict[str, tuple[str, str]]:
+    """The verdicts with a real container's mountinfo (tests/samples) as the server's."""
+    root = build(tmp_path, Container())
+    write(root, "/proc/1/mountinfo", (SAMPLES / sample).read_text())
+    return {
+        check.id: (check.status, check.evidence) for check in report_of(root, Container()).checks
+    }
+
+
+def test_a_hardened_containers_real_mountinfo_has_no_other_writable_mount(tmp_path: Path) -> None:
+    # Docker's masks bind /dev/null from the container's own /dev: not a host path
+    result = sample_verdicts(tmp_path, "mountinfo-hardened.txt")
+    for check_id in ("no-other-writable-mounts", "no-sensitive-host-mounts", "no-docker-socket"):
+        assert result[check_id][0] == "pass", result[check_id]
+    assert "/proc masked: /proc/keys, /proc/timer_list" in result["not-privileged"][1]
+
+
+@pytest.mark.parametrize(
+    "sample",
+    [
+        # the host's /run on its root filesystem (Debian 12 here)
+        "mountinfo-docker-socket-ext4.txt",
+        # the socket from a tmpfs, as /run is on a systemd host (Debian 13, Ubuntu)
+        "mountinfo-docker-socket-tmpfs.txt",
+    ],
+)
+def test_a_docker_socket_is_a_writable_bind_whatever_filesystem_it_comes_from(
+    tmp_path: Path, sample: str
+) -> None:
+    result = sample_verdicts(tmp_path, sample)
+    assert result["no-docker-socket"][0] == "fail"
+    assert result["no-other-writable-mounts"] == (
+        "fail",
+        "/proc/1/mountinfo writable: /run/docker.sock",
+    )
+    assert result["no-sensitive-host-mounts"][0] == "pass"
+
+
+def test_the_writable_mounts_a_read_only_bind_carries_are_counted(tmp_path: Path) -> None:
+    # -v /var/lib/docker:/x:ro brings every other container's root along, writable
+    status, found = sample_verdicts(tmp_path, "mountinfo-var-lib-docker-ro.txt")[
+        "no-other-writable-mounts"
+    ]
+    assert (status, found) == ("fail", "/proc/1/mountinfo writable: 8 beneath /x")
+
+
+def test_a_writable_tmpfs_that_allows_exec_is_counted(tmp_path: Path) -> None:
+    # --read-only --tmpfs /tmp:exec: a place to write a program and run it
+    result = sample_verdicts(tmp_path, "mountinfo-tmpfs-exec.txt")
+    assert result["no-other-writable-mounts"] == (
+        "fail",
+        "/proc/1/mountinfo writable: /tmp (tmpfs, exec)",
+    )

@@ -1,7 +1,8 @@
 """Checks of what the server's mount namespace and /dev hold."""
 
+from service.procfs.evidence import listed
 from service.procfs.host import Host, Unreadable
-from service.procfs.host_paths import MANAGED_FILES, NO_HOST_PATH, OWN_KERNEL_MOUNTS, host_path
+from service.procfs.host_paths import MANAGED_FILES, MEMORY_FILESYSTEMS
 from service.procfs.rules import CIS, CIS_URL, OWASP_URL, PSS_URL, Remedy, Verdict, rule
 
 DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
@@ -16,6 +17,8 @@ DEFAULT_DEV = {
     "console", "core", "fd", "full", "mqueue", "null", "ptmx", "pts", "random", "shm",
     "stderr", "stdin", "stdout", "tty", "urandom", "zero", "termination-log",
 }  # fmt: skip
+# the tmpfs mounts the engine makes itself, writable and executable by its design
+DOCKER_TMPFS = {"/dev", "/dev/shm", "/sys/fs/cgroup"}  # noqa: S108
 
 
 @rule(
@@ -75,11 +78,11 @@ def sensitive(path: str) -> bool:
 )
 def no_sensitive_host_mounts(host: Host) -> Verdict:
     found = []
-    own, carried = host.own_mounts.own, host.own_mounts.carried
+    own, binds, carried = host.own_mounts.own, host.own_mounts.binds, host.own_mounts.carried
     # the Docker socket is no-docker-socket's: on a host whose /run is a tmpfs it
-    # shows no host path at all, so this check leaves it out everywhere alike
+    # shows only its path within that tmpfs, so this check leaves it out everywhere alike
     for mount in (mount for mount in own if not mount.point.endswith("docker.sock")):
-        path = host_path(mount)
+        path = binds.get(mount.point)
         if path is None or not sensitive(path) or path.startswith("/var/lib/docker/volumes/"):
             continue
         beneath = carried.get(mount.point, [])
@@ -105,9 +108,8 @@ def no_sensitive_host_mounts(host: Host) -> Verdict:
 def no_host_devices(host: Host) -> Verdict:
     extra = [name for name in host.entries("/dev") if name not in DEFAULT_DEV]
     if extra:
-        shown = ", ".join(f"/dev/{name}" for name in extra[:8])
-        more = f" and {len(extra) - 8} more" if len(extra) > 8 else ""
-        return False, f"/dev beyond the default set: {shown}{more}"
+        shown = listed([f"/dev/{name}" for name in extra], 8)
+        return False, f"/dev beyond the default set: {shown}"
     return True, "/dev: only the default devices"
 
 
@@ -124,16 +126,19 @@ def no_host_devices(host: Host) -> Verdict:
     required=False,
 )
 def no_other_writable_mounts(host: Host) -> Verdict:
-    writable = sorted(
-        mount.point
-        for mount in host.own_mounts.own
-        if mount.writable
-        and mount.point != "/"
-        and mount.point not in MANAGED_FILES | {"/dev/shm"}  # noqa: S108 (Docker's own tmpfs)
-        and mount.filesystem not in NO_HOST_PATH | set(OWN_KERNEL_MOUNTS) | {"overlay"}
-    )
-    if writable:
-        return False, f"/proc/{host.server_pid}/mountinfo writable: {', '.join(writable)}"
+    own, binds, carried = host.own_mounts.own, host.own_mounts.binds, host.own_mounts.carried
+    found = []
+    for mount in (mount for mount in own if mount.writable and mount.point not in MANAGED_FILES):
+        if mount.point in binds:
+            found.append(mount.point)
+        elif (mount.filesystem in MEMORY_FILESYSTEMS and mount.root == "/"
+              and mount.executable and mount.point not in DOCKER_TMPFS):  # fmt: skip
+            found.append(f"{mount.point} (tmpfs, exec)")
+    for point, beneath in carried.items():
+        if writable := sum(inner.writable for inner in beneath):
+            found.append(f"{writable} beneath {point}")
+    if found:
+        return False, f"/proc/{host.server_pid}/mountinfo writable: {listed(found)}"
     return True, f"/proc/{host.server_pid}/mountinfo: no writable mount beyond / and Docker's own"
 
 
@@ -176,5 +181,5 @@ def cgroup_read_only(host: Host) -> Verdict:
         return True, f"/proc/{host.server_pid}/mountinfo: no cgroup filesystem mounted"
     writable = [mount.point for mount in cgroups if mount.writable]
     if writable:
-        return False, f"/proc/{host.server_pid}/mountinfo cgroup rw: {', '.join(writable[:4])}"
+        return False, f"/proc/{host.server_pid}/mountinfo cgroup rw: {listed(writable)}"
     return True, f"/proc/{host.server_pid}/mountinfo: {len(cgroups)} cgroup mounts, all ro"

@@ -1,5 +1,6 @@
 """Advisory checks of what else the container shares with the host or exposes."""
 
+from service.procfs.evidence import listed
 from service.procfs.host import Host, Unreadable
 from service.procfs.rules import CIS, CIS_URL, OWASP_URL, PSS_URL, Remedy, Verdict, rule
 
@@ -83,7 +84,7 @@ def own_network_namespace(host: Host) -> Verdict:
     names = [line.partition(":")[0].strip() for line in lines if ":" in line]
     seen = [name for name in names if name.startswith(HOST_INTERFACES)]
     if seen:
-        return False, f"/proc/net/dev host interfaces: {', '.join(seen[:6])}"
+        return False, f"/proc/net/dev host interfaces: {listed(seen)}"
     return True, f"/proc/net/dev interfaces: {', '.join(names)}"
 
 
@@ -148,5 +149,5 @@ def no_ssh_daemon(host: Host) -> Verdict:
         except Unreadable:
             continue  # a process that ended while we looked
     if found:
-        return False, f"/proc/<pid>/status Name sshd: pids {', '.join(map(str, found[:6]))}"
+        return False, f"/proc/<pid>/status Name sshd: pids {listed([str(pid) for pid in found])}"
     return True, f"/proc/<pid>/status: no sshd among {min(len(pids), 4096)} processes"

@@ -1,12 +1,18 @@
 """Checks of the server's own process: its user, capabilities, privileges, PID namespace."""
 
 from service.procfs.capabilities import beyond_docker_default
-from service.procfs.host import Host
+from service.procfs.evidence import listed
+from service.procfs.host import Host, Unreadable
 from service.procfs.rules import CIS, OWASP_URL, PSS_URL, Remedy, Verdict, rule
 
 CAPABILITY_SETS = ("CapEff", "CapPrm", "CapAmb", "CapBnd")
 # what a container's own PID 1 may be besides the server: the inits people run
 CONTAINER_INITS = frozenset(("docker-init", "tini", "dumb-init", "catatonit", "pause"))
+# the /proc files the engine masks in a container that is not privileged
+MASKED_PROC = ("/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug",
+               "/proc/latency_stats", "/proc/timer_stats")  # fmt: skip
+# a bound on the processes read, as no-ssh-daemon's
+PROCESSES_READ = 4096
 # the names the kernel gives disks: privileged mode brings the host's into /dev
 DISK_PREFIXES = ("sd", "nvme", "vd", "xvd", "hd", "mmcblk", "dm-", "loop")
 
@@ -114,17 +120,58 @@ def seccomp_filter(host: Host) -> Verdict:
     ),
 )
 def own_pid_namespace(host: Host) -> Verdict:
-    # kernel threads are visible only in the host's PID namespace: kthreadd is PID 2 there
     first = host.status(1).text("Name")
     evidence = f"/proc/1/status Name {first}"
-    outside = [f"{process.text('Name')} (pid {process.pid})" for process in host.ancestry()[1:]
-               if process.text("Name") not in CONTAINER_INITS]  # fmt: skip
-    host_kernel = host.exists("/proc/2/status") and host.status(2).text("Name") == "kthreadd"
-    if host_kernel:
+    parent = host.server.number("PPid")
+    # the server is PID 1, or the child of the container's own init
+    under_init = host.server_pid != 1 and parent == 1 and first in CONTAINER_INITS
+    heads = host.server_pid == 1 or under_init
+    foreign, entered = processes_outside(host, init=1 if under_init else None)
+    if not heads:
+        evidence += f"; the server (pid {host.server_pid}) is neither PID 1 nor its init's child"
+        outside = [f"{process.text('Name')} (pid {process.pid})" for process in host.ancestry()[1:]
+                   if process.text("Name") not in CONTAINER_INITS]  # fmt: skip
+        if outside:
+            evidence += f"; the server's ancestors: {listed(outside)}"
+    # kernel threads are visible only in the host's PID namespace: kthreadd is PID 2 there
+    if host.exists("/proc/2/status") and host.status(2).text("Name") == "kthreadd":
         evidence += "; /proc/2/status Name kthreadd (the host's kernel threads are visible)"
-    if outside:
-        evidence += f"; the server's ancestors: {', '.join(outside)}"
-    return not host_kernel, evidence
+    if foreign:
+        evidence += f"; {len(foreign)} processes outside the server's tree: {listed(foreign)}"
+    if entered:
+        evidence += f"; {entered} entered by exec"
+    return heads and not foreign, evidence
+
+
+def processes_outside(host: Host, init: int | None) -> tuple[list[str], int]:
+    """The processes this PID namespace shows beyond the server's tree and `init`, by
+    name, and how many were entered by exec (`docker exec`, a healthcheck: their
+    PPid is 0, the parent being outside the namespace)."""
+    parents: dict[int, int] = {}
+    names: dict[int, str] = {}
+    pids = sorted(int(name) for name in host.entries("/proc") if name.isdigit())
+    for pid in pids[:PROCESSES_READ]:
+        try:
+            process = host.status(pid)
+            parents[pid], names[pid] = process.number("PPid"), process.text("Name")
+        except Unreadable:
+            continue  # a process that ended while we looked
+    foreign, entered = [], 0
+    for pid in parents:
+        top = pid
+        # bounded: a malformed PPid chain must not loop
+        for _ in range(len(parents)):
+            if top == host.server_pid or parents.get(top, 0) not in parents:
+                break
+            top = parents[top]
+        if top == host.server_pid or pid == init:
+            continue
+        # PID 1's other children, and the host's kernel threads, are not the server's
+        if top == 1 or names.get(top) == "kthreadd":
+            foreign.append(f"{names[pid]} ({pid})")
+        else:
+            entered += 1
+    return foreign, entered
 
 
 def privileged_signals(host: Host) -> list[tuple[bool, str]]:
@@ -136,14 +183,16 @@ def privileged_signals(host: Host) -> list[tuple[bool, str]]:
     sysfs, proc_sys = mounts.get("/sys"), mounts.get("/proc/sys")
     sysfs_writable = sysfs is not None and sysfs.writable
     proc_sys_writable = proc_sys is None or proc_sys.writable
-    unmasked = "/proc/kcore" not in mounts
+    # Docker masks these with binds of /dev/null; a kernel may have only some of them
+    masked = [path for path in MASKED_PROC if path in mounts]
+    unmasked = not masked
     disks = [name for name in host.entries("/dev") if name.startswith(DISK_PREFIXES)]
     return [
         (sysfs_writable, f"/sys {'rw' if sysfs_writable else 'ro'}"),
         (proc_sys_writable, f"/proc/sys {'rw' if proc_sys_writable else 'ro'}"),
         (full, f"CapBnd {written}{' (every capability)' if full else ''}"),
-        (unmasked, f"/proc/kcore {'unmasked' if unmasked else 'masked'}"),
-        (bool(disks), f"/dev: {', '.join(disks[:4]) if disks else 'no host block device'}"),
+        (unmasked, f"/proc masked: {', '.join(masked)}" if masked else "/proc unmasked"),
+        (bool(disks), f"/dev: {listed(disks) if disks else 'no host block device'}"),
     ]
 
 

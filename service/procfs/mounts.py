@@ -11,6 +11,9 @@ class Mount:
     # filesystem, the host's path for a bind mount of a host directory or file
     root: str
     point: str
+    # major:minor of the filesystem: a bind of a file from the container's own /dev
+    # (Docker's masks of /proc/kcore and the like) shares its device with /dev
+    device: str
     options: frozenset[str]
     # "shared:N", "master:N", ...: empty for a private mount
     propagation: tuple[str, ...]
@@ -20,6 +23,10 @@ class Mount:
     @property
     def writable(self) -> bool:
         return "rw" in self.options
+
+    @property
+    def executable(self) -> bool:
+        return "noexec" not in self.options
 
 
 def unescape(field: str) -> str:
@@ -39,6 +46,7 @@ def parse_mountinfo(text: str) -> list[Mount]:
             continue
         mounts.append(
             Mount(
+                device=fields[2],
                 root=unescape(fields[3]),
                 point=unescape(fields[4]),
                 options=frozenset(fields[5].split(",")),
