@@ -13,7 +13,7 @@ from bench.layers import changed_bytes, image_layers
 
 # what the Dockerfile's build context holds (see .dockerignore)
 CONTEXT = ["Dockerfile", ".dockerignore", "pyproject.toml", "setup.cfg",
-           "requirements.lock", "requirements-build.lock", "service"]  # fmt: skip
+           "requirements.lock", "requirements-build.lock", "service", "image"]  # fmt: skip
 # the one file a code change touches; every layout of service/ has it
 CHANGED_FILE = "service/__init__.py"
 TIMED = f"{OURS}-timed"
@@ -80,7 +80,11 @@ def copy_tree(context: Path) -> None:
 
 def copy_revision(context: Path, revision: str) -> None:
     """The build context as it was at `revision` in this repository's history."""
-    archive = subprocess.run(["git", "archive", revision, *CONTEXT], cwd=ROOT, check=True,
+    # an older revision may lack some of today's context (image/ came later)
+    present = [name for name in CONTEXT if subprocess.run(
+        ["git", "cat-file", "-e", f"{revision}:{name}"], cwd=ROOT, capture_output=True,
+        check=False).returncode == 0]  # fmt: skip
+    archive = subprocess.run(["git", "archive", revision, *present], cwd=ROOT, check=True,
                              capture_output=True).stdout  # fmt: skip
     subprocess.run(["tar", "-x", "-C", str(context)], input=archive, check=True)
 

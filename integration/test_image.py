@@ -16,6 +16,9 @@ from bench.layers import Layer, image_layers
 from integration.helpers import ROOT, SOURCE_REVISION, TEST_IMAGE
 
 SBOM_LABEL = "io.github.ibdevserver.sbom"
+# the SBOM's components that are not Python distributions: Debian's, and the
+# interpreter where no Debian package installed it
+OS_PURLS = ("pkg:deb/", "pkg:generic/cpython@")
 # what a layer of ours must never hold: wheels, pip, setuptools, a compiler, the build's trees
 FORBIDDEN = [
     re.compile(pattern)
@@ -70,14 +73,13 @@ def image(stack: DockerCompose, docker_client: docker.DockerClient) -> dict[str,
 
 @pytest.fixture(scope="module")
 def our_layers(image: dict[str, Any], docker_client: docker.DockerClient) -> list[Layer]:
-    """The layers the Dockerfile adds to its base."""
+    """The image's layers: every one is the Dockerfile's, the runtime being FROM scratch."""
     base = os.environ.get("PYTHON_IMAGE", "python:3.11-slim-bookworm")
-    base_ids = docker_client.images.get(base).attrs["RootFS"]["Layers"]
+    base_ids = set(docker_client.images.get(base).attrs["RootFS"]["Layers"])
     layers = image_layers(TEST_IMAGE)
-    assert [layer.diff_id for layer in layers[: len(base_ids)]] == base_ids, "not built on base"
-    ours = layers[len(base_ids) :]
-    assert ours
-    return ours
+    assert layers
+    assert not base_ids & {layer.diff_id for layer in layers}, "a layer of the base came along"
+    return layers
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +100,38 @@ def test_no_layer_of_ours_holds_a_wheel_pip_setuptools_or_a_compiler(
         if any(pattern.search(path.removeprefix("./")) for pattern in FORBIDDEN)
     ]
     assert not found
+
+
+# a shell, busybox, a package manager, the loader's cache tool, su or mount, anywhere
+NO_SHELL = re.compile(
+    r"(^|/)(sh|bash|dash|ash|zsh|busybox|apt|apt-get|aptitude|dpkg|dpkg-\w+|rpm|apk|ldconfig"
+    r"|su|sudo|mount|umount|perl|pip[0-9.]*)$"
+)
+# pip, setuptools or wheel in any site-packages
+NO_INSTALLER = re.compile(r"/site-packages/(pip|setuptools|wheel)([-.][^/]*)?(/|$)")
+
+
+def test_no_shell_package_manager_or_installer_anywhere_in_the_image(
+    our_layers: list[Layer],
+) -> None:
+    # the dpkg status paragraphs (var/lib/dpkg/status.d) are text for scanners
+    paths = [path.removeprefix("./") for layer in our_layers for path in layer.paths
+             if not path.removeprefix("./").startswith("var/lib/dpkg")]  # fmt: skip
+    assert any(path.endswith("bin/python3") for path in paths)
+    assert [path for path in paths if NO_SHELL.search(path) or NO_INSTALLER.search(path)] == []
+
+
+def test_every_extension_module_and_service_module_loads_in_the_image() -> None:
+    script = (ROOT / "integration" / "load_everything.py").read_text()
+    result = json.loads(run_in(TEST_IMAGE, "python", "-", stdin=script))
+    # the standard library's (the kept ones), the dependencies' and the service's own
+    assert {"_ssl", "_hashlib", "_ctypes", "greenlet._greenlet", "service.web.app",
+            "service.server.worker"} <= set(result["imported"])  # fmt: skip
+    # gevent's cffi back ends need cffi, which gevent does not require and nothing installs
+    optional = dict.fromkeys(("gevent.libev._corecffi", "gevent.libuv._corecffi"),
+                             "ModuleNotFoundError: No module named '_cffi_backend'")  # fmt: skip
+    assert {name: error for name, error in result["failed"].items()
+            if optional.get(name) != error} == {}  # fmt: skip
 
 
 def test_the_project_has_a_small_layer_of_its_own_after_the_dependencies(
@@ -135,15 +169,38 @@ def normalized(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def python_components(sbom: dict[str, Any]) -> list[dict[str, Any]]:
+    return [c for c in sbom["components"] if not c.get("purl", "").startswith(OS_PURLS)]
+
+
 def test_sbom_lists_exactly_the_installed_distributions(sbom: dict[str, Any]) -> None:
     installed = json.loads(
         run_in(TEST_IMAGE, "python", "-c",
                "import importlib.metadata as m, json; "
                "print(json.dumps([[d.metadata['Name'], d.version] for d in m.distributions()]))")
     )  # fmt: skip
-    listed = {(normalized(c["name"]), c["version"]) for c in sbom["components"]}
+    listed = {(normalized(c["name"]), c["version"]) for c in python_components(sbom)}
     assert listed == {(normalized(name), version) for name, version in installed}
     assert ("ibdevserver", metadata()["version"]) in listed
+
+
+STATUS_PARAGRAPHS = """
+import pathlib, re
+for path in sorted(pathlib.Path("/var/lib/dpkg/status.d").iterdir()):
+    text = path.read_text()
+    print(*(re.search(f"^{key}: (.*)$", text, re.M)[1] for key in ("Package", "Version")))
+"""
+
+
+def test_sbom_names_the_os_packages_the_image_holds(sbom: dict[str, Any]) -> None:
+    # one dpkg status paragraph a package, as distroless keeps them, for scanners
+    recorded = {tuple(line.split(" ", 1)) for line in
+                run_in(TEST_IMAGE, "python", "-c", STATUS_PARAGRAPHS).splitlines()}  # fmt: skip
+    debs = {(c["name"], c["version"]) for c in sbom["components"]
+            if c["purl"].startswith("pkg:deb/debian/")}  # fmt: skip
+    assert debs == recorded
+    # the C library and OpenSSL, which the interpreter and its ssl module load
+    assert {"libc6", "libssl3"} <= {name for name, _ in debs}
 
 
 def test_sbom_is_in_no_layer_but_its_own(our_layers: list[Layer], image: dict[str, Any]) -> None:

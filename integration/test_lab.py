@@ -7,7 +7,7 @@ import docker
 import pytest
 import requests
 
-from integration.helpers import ROOT, StackFactory, service_url, stack_up
+from integration.helpers import ROOT, TEST_IMAGE, StackFactory, service_url, stack_up
 from service.procfs.posture import ORDERED_RULES
 from tests.servers import free_port
 
@@ -73,6 +73,19 @@ def test_each_misconfiguration_fails_exactly_its_checks(
     unknown = {check_id for check_id in REQUIRED if checks[check_id]["status"] == "unknown"}
     assert (failed & set(REQUIRED), unknown) == (FAILED_REQUIRED[overlay], set())
     assert FAILED_ADVISORY[overlay] <= failed & set(advisory)
+
+
+def test_the_shell_less_runtime_passes_no_shell_and_the_debug_target_fails_it(
+    docker_client: docker.DockerClient, new_stack: StackFactory
+) -> None:
+    debug = {"server": {"build": {"target": "debug"}, "image": f"{TEST_IMAGE}-debug"}}
+    with stack_up(new_stack(services=["server"])) as compose:
+        runtime = posture(service_url(compose, "server"))["no-shell"]
+    with stack_up(new_stack(services=["server"], overlay=debug)) as compose:
+        shell = posture(service_url(compose, "server"))["no-shell"]
+    assert runtime["status"] == "pass", runtime["evidence"]
+    assert shell["status"] == "fail"
+    assert "/busybox/sh" in shell["evidence"]
 
 
 def test_the_stack_run_with_an_init_passes_every_required_check(

@@ -47,6 +47,8 @@ class Container:
     devices: list[str] = field(default_factory=list)
     listening: list[int] = field(default_factory=lambda: [SERVER_PORT])
     sshd: bool = False
+    # a shell and a package manager in the image, as a Debian base has them
+    shell: bool = False
 
     @property
     def server_pid(self) -> int:
@@ -162,6 +164,11 @@ def processes(root: Path, container: Container) -> None:
     if container.sshd:
         write(root, "/proc/300/status", status("sshd", 300, 1))
     write(root, f"/proc/{server}/mountinfo", mountinfo(container))
+    write(root, f"/proc/{server}/environ", "PATH=/opt/venv/bin:/usr/bin:/bin\0LANG=C.UTF-8\0")
+    write(root, "/opt/venv/bin/python", "")
+    if container.shell:
+        for path in ("/usr/bin/dash", "/usr/bin/apt-get", "/bin/sh", "/opt/venv/bin/pip"):
+            write(root, path, "")
     write(root, f"/proc/{server}/attr/current", "docker-default (enforce)\n")
 
 

@@ -214,6 +214,18 @@ def test_the_advisory_checks_see_the_host_network_shared_mounts_ports_and_sshd(
     assert failed_required(tmp_path, container) == set()
 
 
+def test_a_shell_or_package_manager_in_the_image_fails_no_shell(tmp_path: Path) -> None:
+    container = Container(shell=True)
+    assert failed_required(tmp_path, container) == set()
+    assert verdicts(tmp_path, container)["no-shell"] == "fail"
+    assert evidence(tmp_path, container, "no-shell") == (
+        "shells or package managers: /opt/venv/bin/pip, /usr/bin/dash, /usr/bin/apt-get, /bin/sh"
+    )
+    assert evidence(tmp_path / "hardened", Container(), "no-shell") == (
+        "none of 20 shells and package managers in 7 PATH folders or at /bin/sh"
+    )
+
+
 def test_seccomp_evidence_counts_the_filters(tmp_path: Path) -> None:
     assert evidence(tmp_path, Container(), "seccomp-filter").endswith(
         "Seccomp 2, Seccomp_filters 1"

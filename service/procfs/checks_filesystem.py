@@ -17,6 +17,13 @@ DEFAULT_DEV = {
     "console", "core", "fd", "full", "mqueue", "null", "ptmx", "pts", "random", "shm",
     "stderr", "stdin", "stdout", "tty", "urandom", "zero", "termination-log",
 }  # fmt: skip
+# what a person types and an attacker runs once in: shells, busybox, package managers
+SHELLS_AND_PACKAGE_MANAGERS = (
+    "sh", "bash", "dash", "ash", "zsh", "ksh", "csh", "tcsh", "fish", "busybox",
+    "apt", "apt-get", "dpkg", "rpm", "yum", "dnf", "microdnf", "apk", "pip", "pip3",
+)  # fmt: skip
+# searched whatever the server's PATH says: a shell there is one `exec` away
+STANDARD_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 # the tmpfs mounts the engine makes itself, writable and executable by its design
 DOCKER_TMPFS = {"/dev", "/dev/shm", "/sys/fs/cgroup"}  # noqa: S108
 
@@ -183,3 +190,41 @@ def cgroup_read_only(host: Host) -> Verdict:
     if writable:
         return False, f"/proc/{host.server_pid}/mountinfo cgroup rw: {listed(writable)}"
     return True, f"/proc/{host.server_pid}/mountinfo: {len(cgroups)} cgroup mounts, all ro"
+
+
+def path_folders(host: Host) -> list[str]:
+    """The folders of the server's PATH (read from its environment, never reported),
+    then the standard ones."""
+    try:
+        environment = host.read_bytes(f"/proc/{host.server_pid}/environ").split(b"\0")
+    except Unreadable:
+        environment = []
+    path = next((item[5:].decode(errors="replace") for item in environment
+                 if item.startswith(b"PATH=")), "")  # fmt: skip
+    folders = [folder for folder in path.split(":") if folder.startswith("/")]
+    return list(dict.fromkeys([*folders, *STANDARD_PATH]))
+
+
+@rule(
+    id="no-shell",
+    title="No shell or package manager in the image",
+    reference=f"{CIS} 4.3",
+    url=CIS_URL,
+    remedy=Remedy(
+        compose="build the shell-less runtime (the Dockerfile's default target, not debug)",
+        docker_run="docker build . (the shell-less runtime), not --target debug",
+        kubernetes="the shell-less runtime image; kubectl debug for a shell when one is needed",
+    ),
+    required=False,
+)
+def no_shell(host: Host) -> Verdict:
+    folders = path_folders(host)
+    found = [f"{folder}/{name}" for folder in folders for name in SHELLS_AND_PACKAGE_MANAGERS
+             if host.exists(f"{folder}/{name}")]  # fmt: skip
+    if found:
+        return False, f"shells or package managers: {listed(found)}"
+    return (
+        True,
+        f"none of {len(SHELLS_AND_PACKAGE_MANAGERS)} shells and package managers in "
+        f"{len(folders)} PATH folders or at /bin/sh",
+    )

@@ -100,6 +100,12 @@ class Host:
             reason = getattr(error, "strerror", None) or type(error).__name__
             raise Unreadable(f"{path}: {reason}") from None
 
+    def read_bytes(self, path: str) -> bytes:
+        try:
+            return self.path(path).read_bytes()
+        except OSError as error:
+            raise Unreadable(f"{path}: {error.strerror}") from None
+
     def exists(self, path: str) -> bool:
         return self.path(path).exists()
 

@@ -1,0 +1,1 @@
+"""What builds the runtime image's root and installs into it (run by the Dockerfile)."""
