@@ -86,7 +86,9 @@ def our_layers(image: dict[str, Any], docker_client: docker.DockerClient) -> lis
 def sbom(image: dict[str, Any]) -> dict[str, Any]:
     """The SBOM the image carries, at the path its label names."""
     path = image["Config"]["Labels"][SBOM_LABEL]
-    document: dict[str, Any] = json.loads(run_in(TEST_IMAGE, "cat", path))
+    # no cat in a shell-less image: its interpreter reads the file
+    code = f"import sys; sys.stdout.write(open({path!r}).read())"
+    document: dict[str, Any] = json.loads(run_in(TEST_IMAGE, "python", "-c", code))
     return document
 
 
@@ -197,7 +199,7 @@ def test_sbom_names_the_os_packages_the_image_holds(sbom: dict[str, Any]) -> Non
     recorded = {tuple(line.split(" ", 1)) for line in
                 run_in(TEST_IMAGE, "python", "-c", STATUS_PARAGRAPHS).splitlines()}  # fmt: skip
     debs = {(c["name"], c["version"]) for c in sbom["components"]
-            if c["purl"].startswith("pkg:deb/debian/")}  # fmt: skip
+            if c.get("purl", "").startswith("pkg:deb/debian/")}  # fmt: skip
     assert debs == recorded
     # the C library and OpenSSL, which the interpreter and its ssl module load
     assert {"libc6", "libssl3"} <= {name for name, _ in debs}
