@@ -48,6 +48,11 @@ FAILED_ADVISORY = {
 }
 
 
+# the services an overlay adds beside the server: started, and so taken down, with it
+# (testcontainers takes down only the services it was given)
+PEERS = {"shared-pid.yml": ["peer"]}
+
+
 def posture(url: str) -> dict[str, dict[str, Any]]:
     document = requests.get(f"{url}/posture", params={"format": "json"}, timeout=10).json()
     return {check["id"]: check for check in document["checks"]}
@@ -64,7 +69,8 @@ def test_each_misconfiguration_fails_exactly_its_checks(
     # on the host's network the server takes a port of the host's: a free one
     port = free_port() if overlay == "host-network.yml" else None
     environment = {"server": {"environment": {"IBDEVSERVER_PORT": str(port)}}} if port else None
-    stack = new_stack(services=["server"], files=(LAB / overlay,), overlay=environment)
+    services = ["server", *PEERS.get(overlay, [])]
+    stack = new_stack(services=services, files=(LAB / overlay,), overlay=environment)
     with stack_up(stack) as compose:
         url = f"http://127.0.0.1:{port}" if port else service_url(compose, "server")
         checks = posture(url)
