@@ -401,22 +401,25 @@ def test_a_hardened_containers_real_mountinfo_has_no_other_writable_mount(tmp_pa
 
 
 @pytest.mark.parametrize(
-    "sample",
+    ("sample", "point"),
     [
         # the host's /run on its root filesystem (Debian 12 here)
-        "mountinfo-docker-socket-ext4.txt",
+        ("mountinfo-docker-socket-ext4.txt", "/run/docker.sock"),
         # the socket from a tmpfs, as /run is on a systemd host (Debian 13, Ubuntu)
-        "mountinfo-docker-socket-tmpfs.txt",
+        ("mountinfo-docker-socket-tmpfs.txt", "/run/docker.sock"),
+        # a nested engine (Debian 13's, in a container): the outer container's /run on
+        # its overlay, and the engine's own files in a volume of the outer engine
+        ("mountinfo-docker-socket-nested.txt", "/var/run/docker.sock"),
     ],
 )
 def test_a_docker_socket_is_a_writable_bind_whatever_filesystem_it_comes_from(
-    tmp_path: Path, sample: str
+    tmp_path: Path, sample: str, point: str
 ) -> None:
     result = sample_verdicts(tmp_path, sample)
     assert result["no-docker-socket"][0] == "fail"
     assert result["no-other-writable-mounts"] == (
         "fail",
-        "/proc/1/mountinfo writable: /run/docker.sock",
+        f"/proc/1/mountinfo writable: {point}",
     )
     assert result["no-sensitive-host-mounts"][0] == "pass"
 
