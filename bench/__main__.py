@@ -4,6 +4,7 @@
     python -m bench --smoke         seconds: checks that every part still works
     python -m bench --flood         only the connection flood, merged into docs/performance.md
     python -m bench --builds        the builds and layers alone, merged into docs/performance.md
+    python -m bench --image-bytes   what takes the image's bytes, written into docs/image.md
 
 Everything it measures it starts itself, from the compose file and the bench's
 overlays, on 127.0.0.1, and removes afterwards.
@@ -13,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench import containers, flood, images
+from bench import containers, flood, image_bytes, images
 from bench.containers import GO, GO_SERVICE, OTHER_BASE, OURS, ROOT, SETUPS
 from bench.flood_report import merge
 from bench.report import LEVERS, Results, merge_builds, write
@@ -37,6 +38,8 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--flood-seconds", type=float, default=20, help="honest client's run")
     parser.add_argument("--builds", action="store_true",
                         help="only the builds and layers, merged into performance.md")  # fmt: skip
+    parser.add_argument("--image-bytes", action="store_true",
+                        help="only what takes each image's bytes, into image.md")  # fmt: skip
     parser.add_argument("--compare-revision", metavar="REV",
                         help="also build the Dockerfile of this git revision")  # fmt: skip
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
@@ -95,10 +98,27 @@ def measure_builds(options: argparse.Namespace, results: Results) -> None:
         results.builds[options.compare_revision] = images.build_figures(options.compare_revision)
 
 
+def measure_image_bytes(options: argparse.Namespace) -> int:
+    """Ours, the Go original and (with --compare-revision) an earlier Dockerfile's image."""
+    images.build_ours()
+    columns = {"ours": OURS}
+    if options.compare_revision:
+        images.build_revision(options.compare_revision, f"{OURS}-{options.compare_revision}")
+        columns[options.compare_revision] = f"{OURS}-{options.compare_revision}"
+    if not options.no_go:
+        images.build_go()
+        columns["Go original"] = GO
+    page = image_bytes.merge(image_bytes.table(columns), options.out / "image.md")
+    print(page.read_text())
+    return 0
+
+
 def main() -> int:
     options = arguments()
     middle = 32 if 32 in options.connections else sorted(options.connections)[-1]
     results = Results(options.connections, middle, options.runs, options.seconds)
+    if options.image_bytes:
+        return measure_image_bytes(options)
     if options.builds:
         measure_builds(options, results)
         table = merge_builds(results, options.out)

@@ -89,6 +89,14 @@ def copy_revision(context: Path, revision: str) -> None:
     subprocess.run(["tar", "-x", "-C", str(context)], input=archive, check=True)
 
 
+def build_revision(revision: str, tag: str) -> None:
+    """Build the Dockerfile of `revision` (its default target) as `tag`."""
+    with tempfile.TemporaryDirectory() as copy:
+        copy_revision(Path(copy), revision)
+        docker("buildx", "build", "--quiet", "--load", f"--build-arg=PYTHON_IMAGE={base_image()}",
+               "-t", tag, copy)  # fmt: skip
+
+
 def build_figures(revision: str | None = None) -> BuildFigures:
     """Build the working tree's Dockerfile (or `revision`'s) cold, then after one file in
     service/ changed; measure both builds and the layers the change added."""
