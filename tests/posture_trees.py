@@ -49,6 +49,8 @@ class Container:
     sshd: bool = False
     # a shell and a package manager in the image, as a Debian base has them
     shell: bool = False
+    host_ipc: bool = False
+    host_uts: bool = False
 
     @property
     def server_pid(self) -> int:
@@ -166,10 +168,27 @@ def processes(root: Path, container: Container) -> None:
     write(root, f"/proc/{server}/mountinfo", mountinfo(container))
     write(root, f"/proc/{server}/environ", "PATH=/opt/venv/bin:/usr/bin:/bin\0LANG=C.UTF-8\0")
     write(root, "/opt/venv/bin/python", "")
+    namespaces(root, container)
     if container.shell:
         for path in ("/usr/bin/dash", "/usr/bin/apt-get", "/bin/sh", "/opt/venv/bin/pip"):
             write(root, path, "")
     write(root, f"/proc/{server}/attr/current", "docker-default (enforce)\n")
+
+
+def namespaces(root: Path, container: Container) -> None:
+    """The server's IPC and UTS namespace links, and the hostnames the kernel and the
+    engine give."""
+    folder = root / "proc" / str(container.server_pid) / "ns"
+    folder.mkdir(parents=True, exist_ok=True)
+    links = {
+        "ipc": "ipc:[4026531839]" if container.host_ipc else "ipc:[4026532301]",
+        "uts": "uts:[4026531838]" if container.host_uts else "uts:[4026532300]",
+    }
+    for name, target in links.items():
+        (folder / name).unlink(missing_ok=True)
+        (folder / name).symlink_to(target)
+    write(root, "/etc/hostname", "0123abcd0123\n")
+    write(root, "/proc/sys/kernel/hostname", "host-7\n" if container.host_uts else "0123abcd0123\n")
 
 
 def network(root: Path, container: Container) -> None:

@@ -140,6 +140,14 @@ def test_privileged_mode_is_named_even_for_a_non_root_user(tmp_path: Path) -> No
         assert signal in found
     assert "/dev/kmsg" in evidence(tmp_path, container, "no-host-devices")
     assert verdicts(tmp_path, container)["cgroup-read-only"] == "fail"
+    # the remedy names the cause, not --cap-drop ALL to a container that has it
+    report = report_of(build(tmp_path, container), container)
+    remedies = {check.id: check.remedy for check in report.checks}
+    for check_id in ("no-capabilities", "seccomp-filter", "no-host-devices"):
+        assert remedies[check_id].docker_run == "no --privileged: the cause here", check_id
+    assert (
+        "no-new-privileges" in remedies["no-new-privileges"].docker_run
+    )  # not privileged mode's doing
 
 
 @pytest.mark.parametrize(
@@ -182,6 +190,10 @@ def test_a_mounted_docker_socket_fails(tmp_path: Path) -> None:
     container = Container(mounts=[("/var/run/docker.sock", "/docker.sock", "tmpfs", "rw")])
     assert failed_required(tmp_path, container) == {"no-docker-socket"}
     assert "/var/run/docker.sock" in evidence(tmp_path, container, "no-docker-socket")
+    # a read-only bind of a socket still lets whoever opens it talk to the engine
+    report = report_of(build(tmp_path, container), container)
+    (remedy,) = [check.remedy for check in report.checks if check.id == "no-docker-socket"]
+    assert "(:ro does not help: remove it)" in remedy.docker_run
 
 
 def test_a_socket_at_the_usual_path_fails(tmp_path: Path) -> None:
@@ -224,6 +236,20 @@ def test_a_shell_or_package_manager_in_the_image_fails_no_shell(tmp_path: Path) 
     assert evidence(tmp_path / "hardened", Container(), "no-shell") == (
         "none of 20 shells and package managers in 7 PATH folders or at /bin/sh"
     )
+
+
+def test_the_hosts_ipc_and_uts_namespaces_fail_their_checks(tmp_path: Path) -> None:
+    container = Container(host_ipc=True, host_uts=True)
+    assert failed_required(tmp_path, container) == set()
+    assert evidence(tmp_path, container, "own-ipc-namespace").startswith(
+        "/proc/1/ns/ipc ipc:[4026531839]; /dev/shm source src"
+    )
+    assert evidence(tmp_path, container, "own-uts-namespace") == (
+        "/proc/1/ns/uts uts:[4026531838]; /proc/sys/kernel/hostname differs from /etc/hostname"
+        " (the host's)"
+    )
+    result = verdicts(tmp_path / "own", Container())
+    assert result["own-ipc-namespace"] == result["own-uts-namespace"] == "pass"
 
 
 def test_seccomp_evidence_counts_the_filters(tmp_path: Path) -> None:
@@ -332,9 +358,11 @@ def test_text_is_the_default_and_html_goes_to_browsers(posture_client: FlaskClie
 
 
 def test_html_evidence_wraps_only_at_spaces_and_separators() -> None:
+    # "/proc/ kcore" no more: a path breaks before its separators, never after one
     assert breakable("/proc/1/status Uid 10001 10001") == (
-        "/<wbr>proc/<wbr>1/<wbr>status Uid 10001 10001"
+        "/proc<wbr>/1<wbr>/status Uid 10001 10001"
     )
+    assert breakable("ro (host /etc)") == "ro (host /etc)"
     assert breakable("a <b>,c") == "a &lt;b&gt;,<wbr>c"
 
 

@@ -53,9 +53,9 @@ def read_only_root(host: Host) -> Verdict:
     reference=f"{CIS} 5.31; OWASP Docker rule #1",
     url=OWASP_URL,
     remedy=Remedy(
-        compose="no volume of /var/run/docker.sock",
-        docker_run="no -v /var/run/docker.sock:...",
-        kubernetes="no hostPath volume of the container runtime's socket",
+        compose="no volume of /var/run/docker.sock (:ro does not help: remove it)",
+        docker_run="no -v /var/run/docker.sock:... (:ro does not help: remove it)",
+        kubernetes="no hostPath volume of the container runtime's socket, read-only or not",
     ),
 )
 def no_docker_socket(host: Host) -> Verdict:
@@ -126,9 +126,9 @@ def no_host_devices(host: Host) -> Verdict:
     reference=f"{CIS} 5.5, 5.12",
     url=CIS_URL,
     remedy=Remedy(
-        compose="mount volumes :ro where the server only reads them",
-        docker_run="-v SOURCE:TARGET:ro",
-        kubernetes="volumeMounts[].readOnly: true",
+        compose="volumes :ro where the server only reads them; tmpfs with noexec; no socket",
+        docker_run="-v SOURCE:TARGET:ro, --tmpfs PATH:noexec; no socket",
+        kubernetes="volumeMounts[].readOnly: true; no hostPath socket",
     ),
     required=False,
 )

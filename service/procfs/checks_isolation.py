@@ -7,6 +7,10 @@ from service.procfs.rules import CIS, CIS_URL, OWASP_URL, PSS_URL, Remedy, Verdi
 SERVICE_ACCOUNT_TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount/token"  # noqa: S105
 # interfaces that exist in a host's network namespace, not in a container's own
 HOST_INTERFACES = ("docker0", "veth", "cni", "br-", "virbr", "flannel", "cali", "cilium", "kube")
+# the kernel's initial (the host's) IPC and UTS namespaces have fixed inode numbers
+# (PROC_IPC_INIT_INO, PROC_UTS_INIT_INO in include/linux/proc_ns.h)
+HOST_IPC_NAMESPACE = "ipc:[4026531839]"
+HOST_UTS_NAMESPACE = "uts:[4026531838]"
 TCP_LISTEN = "0A"
 # Docker's embedded DNS server listens in every container on a user-defined
 # network, at 127.0.0.11 (written little-endian in /proc/net/tcp)
@@ -86,6 +90,63 @@ def own_network_namespace(host: Host) -> Verdict:
     if seen:
         return False, f"/proc/net/dev host interfaces: {listed(seen)}"
     return True, f"/proc/net/dev interfaces: {', '.join(names)}"
+
+
+@rule(
+    id="own-ipc-namespace",
+    title="The container's IPC namespace is not the host's (it cannot tell one shared "
+    "with another container)",
+    reference=f"{CIS} 5.16; PSS baseline: Host Namespaces",
+    url=PSS_URL,
+    remedy=Remedy(
+        compose="no ipc: host (and no ipc: service:... unless the peer is meant to share)",
+        docker_run="no --ipc=host",
+        kubernetes="hostIPC: false (the default)",
+    ),
+    required=False,
+)
+def own_ipc_namespace(host: Host) -> Verdict:
+    path = f"/proc/{host.server_pid}/ns/ipc"
+    namespace = host.link(path)
+    evidence = f"{path} {namespace}"
+    shm = next((mount for mount in host.mounts if mount.point == "/dev/shm"), None)  # noqa: S108
+    if shm is not None:
+        # Docker's own /dev/shm has the source "shm"; the host's is a plain tmpfs
+        evidence += f"; /dev/shm source {shm.source}"
+    if namespace == HOST_IPC_NAMESPACE:
+        return False, evidence + " (the host's)"
+    return True, evidence
+
+
+@rule(
+    id="own-uts-namespace",
+    title="The container's UTS namespace (its hostname) is not the host's (it cannot "
+    "tell one shared with another container)",
+    reference=f"{CIS} 5.20",
+    url=CIS_URL,
+    remedy=Remedy(
+        compose="no uts: host",
+        docker_run="no --uts=host",
+        kubernetes="(a pod always has a UTS namespace of its own)",
+    ),
+    required=False,
+)
+def own_uts_namespace(host: Host) -> Verdict:
+    path = f"/proc/{host.server_pid}/ns/uts"
+    namespace = host.link(path)
+    evidence = f"{path} {namespace}"
+    try:
+        same = host.read("/proc/sys/kernel/hostname").strip() == host.read("/etc/hostname").strip()
+        # the engine writes the container's hostname to /etc/hostname; under the host's
+        # UTS namespace the kernel's differs from it
+        evidence += (
+            f"; /proc/sys/kernel/hostname {'equals' if same else 'differs from'} /etc/hostname"
+        )
+    except Unreadable:
+        pass  # no /etc/hostname outside an engine: the namespace decides alone
+    if namespace == HOST_UTS_NAMESPACE:
+        return False, evidence + " (the host's)"
+    return True, evidence
 
 
 def listening_ports(host: Host) -> set[int]:

@@ -106,6 +106,13 @@ class Host:
         except OSError as error:
             raise Unreadable(f"{path}: {error.strerror}") from None
 
+    def link(self, path: str) -> str:
+        """Where symbolic link `path` points (`ipc:[4026531839]` for a namespace)."""
+        try:
+            return os.readlink(self.path(path))
+        except OSError as error:
+            raise Unreadable(f"{path}: {error.strerror}") from None
+
     def exists(self, path: str) -> bool:
         return self.path(path).exists()
 

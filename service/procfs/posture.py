@@ -8,7 +8,7 @@ cannot be seen from inside is listed as such (`NOT_OBSERVABLE`), never passed.
 """
 
 import enum
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, astuple, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,12 @@ MODULES = [module.__name__ for module in
            (checks_process, checks_filesystem, checks_limits, checks_isolation)]  # fmt: skip
 ORDERED_RULES = sorted(RULES, key=lambda rule: (not rule.required,
                                                 MODULES.index(rule.decide.__module__)))  # fmt: skip
+
+# what privileged mode brings by itself, whatever else the container was given
+PRIVILEGED_EFFECTS = frozenset((
+    "no-capabilities-beyond-default", "no-capabilities", "seccomp-filter", "no-host-devices",
+    "cgroup-read-only",
+))  # fmt: skip
 
 __all__ = ["NOT_OBSERVABLE", "ORDERED_RULES", "RULES", "Check", "Report", "Status", "assess"]
 
@@ -61,10 +67,9 @@ NOT_OBSERVABLE = (
                  "docker port CONTAINER (no 0.0.0.0)"),
     Unobservable("5.14", "The 'on-failure' restart policy is set to 5",
                  "docker inspect -f '{{.HostConfig.RestartPolicy}}' CONTAINER"),
-    Unobservable("5.16", "The host's IPC namespace is not shared",
-                 "docker inspect -f '{{.HostConfig.IpcMode}}' CONTAINER"),
-    Unobservable("5.20", "The host's UTS namespace is not shared",
-                 "docker inspect -f '{{.HostConfig.UTSMode}}' CONTAINER"),
+    Unobservable("5.16, 5.20", "The IPC and UTS namespaces are not another container's "
+                 "(own-ipc-namespace and own-uts-namespace see only the host's)",
+                 "docker inspect -f '{{.HostConfig.IpcMode}} {{.HostConfig.UTSMode}}' CONTAINER"),
     Unobservable("5.22", "docker exec is not used with the privileged option",
                  "the engine's audit log of exec calls"),
     Unobservable("5.23", "docker exec is not used with the user root",
@@ -129,7 +134,21 @@ def run_check(rule: Rule, host: Host) -> Check:
                  rule.remedy)  # fmt: skip
 
 
+def blame_privileged_mode(checks: list[Check]) -> list[Check]:
+    """Where privileged mode is on, it is the cause of what it brings: each such failure
+    gets not-privileged's remedy, not one the container already follows (`--cap-drop ALL`
+    does not empty a privileged container's bounding set)."""
+    privileged = next(check for check in checks if check.id == "not-privileged")
+    if privileged.status is not Status.FAIL:
+        return checks
+    cause = Remedy(*(f"{text}: the cause here" for text in astuple(privileged.remedy)))
+    return [replace(check, remedy=cause)
+            if check.id in PRIVILEGED_EFFECTS and check.status is Status.FAIL else check
+            for check in checks]  # fmt: skip
+
+
 def assess(root: Path, server_pid: int, expected_ports: frozenset[int] = frozenset()) -> Report:
     """Every check, in order, on the files under `root`, about process `server_pid`."""
     host = Host(root, server_pid, expected_ports)
-    return Report([run_check(rule, host) for rule in ORDERED_RULES], NOT_OBSERVABLE)
+    checks = [run_check(rule, host) for rule in ORDERED_RULES]
+    return Report(blame_privileged_mode(checks), NOT_OBSERVABLE)

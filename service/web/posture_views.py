@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+import re
 from importlib.resources import files
 from pathlib import Path
 
@@ -28,9 +29,11 @@ CONTENT_SECURITY_POLICY = (
 
 @bp.app_template_filter("breakable")
 def breakable(text: str) -> Markup:
-    """`text`, escaped, that may wrap after a path separator or a comma, never mid-number."""
+    """`text`, escaped, that may wrap before a path separator (a path's own leading one
+    aside) or after a comma, never mid-name or mid-number."""
     # escaped first: only the <wbr> added here is markup
-    return Markup(str(escape(text)).replace("/", "/<wbr>").replace(",", ",<wbr>"))  # noqa: S704
+    marked = re.sub(r"(?<=[^\s(])/", "<wbr>/", str(escape(text))).replace(",", ",<wbr>")
+    return Markup(marked)  # noqa: S704
 
 
 def text_table(report: Report) -> str:
