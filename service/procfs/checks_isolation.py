@@ -201,14 +201,8 @@ def only_expected_ports(host: Host) -> Verdict:
     required=False,
 )
 def no_ssh_daemon(host: Host) -> Verdict:
-    pids = [int(name) for name in host.entries("/proc") if name.isdigit()]
-    found = []
-    for pid in pids[:4096]:
-        try:
-            if host.status(pid).text("Name") == "sshd":
-                found.append(pid)
-        except Unreadable:
-            continue  # a process that ended while we looked
+    processes = host.processes()
+    found = [str(process.pid) for process in processes if process.text("Name") == "sshd"]
     if found:
-        return False, f"/proc/<pid>/status Name sshd: pids {listed([str(pid) for pid in found])}"
-    return True, f"/proc/<pid>/status: no sshd among {min(len(pids), 4096)} processes"
+        return False, f"/proc/<pid>/status Name sshd: pids {listed(found)}"
+    return True, f"/proc/<pid>/status: no sshd among {len(processes)} processes"

@@ -2,7 +2,7 @@
 
 from service.procfs.capabilities import beyond_docker_default
 from service.procfs.evidence import listed
-from service.procfs.host import Host, Unreadable
+from service.procfs.host import Host
 from service.procfs.rules import CIS, OWASP_URL, PSS_URL, Remedy, Verdict, rule
 
 CAPABILITY_SETS = ("CapEff", "CapPrm", "CapAmb", "CapBnd")
@@ -11,8 +11,6 @@ CONTAINER_INITS = frozenset(("docker-init", "tini", "dumb-init", "catatonit", "p
 # the /proc files the engine masks in a container that is not privileged
 MASKED_PROC = ("/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug",
                "/proc/latency_stats", "/proc/timer_stats")  # fmt: skip
-# a bound on the processes read, as no-ssh-daemon's
-PROCESSES_READ = 4096
 # the names the kernel gives disks: privileged mode brings the host's into /dev
 DISK_PREFIXES = ("sd", "nvme", "vd", "xvd", "hd", "mmcblk", "dm-", "loop")
 
@@ -147,15 +145,9 @@ def processes_outside(host: Host, init: int | None) -> tuple[list[str], int]:
     """The processes this PID namespace shows beyond the server's tree and `init`, by
     name, and how many were entered by exec (`docker exec`, a healthcheck: their
     PPid is 0, the parent being outside the namespace)."""
-    parents: dict[int, int] = {}
-    names: dict[int, str] = {}
-    pids = sorted(int(name) for name in host.entries("/proc") if name.isdigit())
-    for pid in pids[:PROCESSES_READ]:
-        try:
-            process = host.status(pid)
-            parents[pid], names[pid] = process.number("PPid"), process.text("Name")
-        except Unreadable:
-            continue  # a process that ended while we looked
+    processes = host.processes()
+    parents = {process.pid: process.number("PPid") for process in processes}
+    names = {process.pid: process.text("Name") for process in processes}
     foreign, entered = [], 0
     for pid in parents:
         top = pid

@@ -15,6 +15,9 @@ from service.procfs.host_paths import OwnMounts, own_mounts
 from service.procfs.mounts import Mount, parse_mountinfo
 from service.procfs.status_parser import Field, IdSet, Mask, Mode, parse_hex, parse_status
 
+# a bound on the processes the checks read from /proc
+PROCESSES_READ = 4096
+
 
 class Unreadable(Exception):
     """The evidence for a check could not be read; the message says which and why."""
@@ -132,6 +135,18 @@ class Host:
             text = self.read(f"/proc/{pid}/status")
             self._statuses[pid] = ProcessStatus(pid, parse_status(text))
         return self._statuses[pid]
+
+    def processes(self) -> list[ProcessStatus]:
+        """The processes /proc shows, lowest PID first, at most PROCESSES_READ; one that
+        ends while we look is left out."""
+        pids = sorted(int(name) for name in self.entries("/proc") if name.isdigit())
+        found = []
+        for pid in pids[:PROCESSES_READ]:
+            try:
+                found.append(self.status(pid))
+            except Unreadable:
+                continue
+        return found
 
     @property
     def server(self) -> ProcessStatus:
