@@ -8,9 +8,12 @@ by itself, to the plain-text rules of service/server/answers.py.
 import re
 import socket
 from dataclasses import dataclass
+from http import HTTPStatus
 
 HOST = b"Host: ibdevserver\r\n"
-STATUS_LINE = re.compile(rb"^HTTP/(\d\.\d) (\d{3}) ")
+STATUS_LINE = re.compile(rb"^HTTP/(\d\.\d) (\d{3}) ([^\r\n]*)\r\n")
+# RFC 9110's reason phrases, where Python's are older
+RFC_9110_PHRASES = {413: "Content Too Large", 414: "URI Too Long", 422: "Unprocessable Content"}
 # what every answer the server makes by itself carries
 SERVER_ANSWER_HEADERS = (
     b"\r\nContent-Type: text/plain; charset=utf-8\r\n",
@@ -59,11 +62,36 @@ CASES = (
          405, "1.1", "RFC 9110 15.5.6", by_server=False),
     Case("a transfer coding nobody here implements", b"GET /healthz HTTP/1.1\r\n" + HOST
          + b"Transfer-Encoding: foo, chunked\r\n\r\n0\r\n\r\n", 501, "1.1", "RFC 9112 6.1"),
-    Case("a lower-case method", b"get /healthz HTTP/1.1\r\n" + HOST + b"\r\n", 400, "1.1",
-         "RFC 9110 9.1"),
+    *(Case(f"{coding} before chunked, a coding not implemented here", b"GET /healthz HTTP/1.1\r\n"
+           + HOST + b"Transfer-Encoding: %s, chunked\r\n\r\n0\r\n\r\n" % coding.encode(), 501,
+           "1.1", "RFC 9112 6.1", go_agrees=True)
+      for coding in ("gzip", "deflate", "compress", "identity")),
+    Case("gzip and chunked in two Transfer-Encoding fields", b"GET /healthz HTTP/1.1\r\n" + HOST
+         + b"Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 501, "1.1",
+         "RFC 9112 6.1", go_agrees=True),
+    Case("chunked alone", b"GET /healthz HTTP/1.1\r\n" + HOST
+         + b"Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 200, "1.1", "RFC 9112 7.1",
+         by_server=False, go_agrees=True),
+    # the app reads no body: the answer closes the connection (tests/test_worker.py)
+    *(Case(f"a chunk size {size.decode()}, in a body never read", b"GET /healthz HTTP/1.1\r\n"
+           + HOST + b"Transfer-Encoding: chunked\r\n\r\n%s\r\nabc\r\n0\r\n\r\n" % size, 200, "1.1",
+           "RFC 9112 7.1", by_server=False)
+      for size in (b"zz", b"ffffffffffffffffff1")),
+    Case("the HTTP/2 preface", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505, "1.1", "RFC 9113 3.4"),
+    Case("an asterisk-form GET of major version 2",
+         b"GET * HTTP/2.0\r\n" + HOST + b"\r\n", 505, "1.1", "RFC 9110 15.6.6"),
+    Case("a lower-case method, a token no path takes",
+         b"get /healthz HTTP/1.1\r\n" + HOST + b"\r\n", 405, "1.1", "RFC 9110 9.1",
+         by_server=False),
+    Case("a method of one byte", b"G /healthz HTTP/1.1\r\n" + HOST + b"\r\n", 405, "1.1",
+         "RFC 9110 9.1", by_server=False),
     Case("OPTIONS, like any method a path lacks",
          b"OPTIONS /healthz HTTP/1.1\r\n" + HOST + b"\r\n", 405, "1.1", "RFC 9110 15.5.6",
          by_server=False),
+    Case("OPTIONS on a path nobody serves", b"OPTIONS /static/x HTTP/1.1\r\n" + HOST
+         + b"\r\n", 404, "1.1", "RFC 9110 15.5.5", by_server=False),
+    Case("OPTIONS * asks about the server as a whole", b"OPTIONS * HTTP/1.1\r\n" + HOST
+         + b"\r\n", 200, "1.1", "RFC 9110 9.3.7", by_server=False, go_agrees=True),
     Case("a request line too long", b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\n" + HOST + b"\r\n",
          414, "1.1", "RFC 9110 15.5.15"),
     Case("a header field too large", b"GET /healthz HTTP/1.1\r\n" + HOST + b"X-Big: "
@@ -102,9 +130,22 @@ def status_of(answer: bytes) -> tuple[str, int]:
     return match[1].decode(), int(match[2])
 
 
+def reason_of(answer: bytes) -> str:
+    """The reason phrase of an answer's status line."""
+    match = STATUS_LINE.match(answer)
+    assert match is not None, answer[:200]
+    return match[3].decode()
+
+
+def rfc_9110_phrase(status: int) -> str:
+    return RFC_9110_PHRASES.get(status, HTTPStatus(status).phrase)
+
+
 def assert_answers(case: Case, answer: bytes) -> None:
     """`answer` is what `case` must get; the server's own answers are one plain line."""
     assert status_of(answer) == (case.version, case.status), (case.name, answer[:300])
+    # one style of reason phrase, the app's and the server's alike
+    assert reason_of(answer) == rfc_9110_phrase(case.status), (case.name, answer[:300])
     if not case.by_server:
         return
     head, _, body = answer.partition(b"\r\n\r\n")

@@ -163,6 +163,24 @@ def test_a_request_with_a_body_is_answered_then_closed(server: tuple[str, int]) 
     assert closed < 0.5
 
 
+@pytest.mark.parametrize("size", [b"zz", b"ffffffffffffffffff1"])
+def test_a_malformed_chunked_body_is_never_read(server: tuple[str, int], size: bytes) -> None:
+    # answered as if it had no body, then closed: nothing after the head is parsed,
+    # so a request hidden in the body is never served (docs/security.md)
+    sock, started = connect(server)
+    with sock:
+        sock.sendall(
+            b"GET /healthz HTTP/1.1\r\nHost: ibdevserver\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + size
+            + b"\r\n"
+            + HEAD
+        )
+        answer, closed = read_to_close(sock, started)
+    assert statuses(answer) == [200], answer
+    assert b"\r\nConnection: close\r\n" in answer
+    assert closed < 0.5
+
+
 def test_sigterm_drains_readiness_fails_serving_goes_on(tmp_path: Path) -> None:
     drain = 2.0
     status = tmp_path / "status"

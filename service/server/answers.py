@@ -8,6 +8,7 @@ reflected back.
 """
 
 import email.utils
+import re
 from http import HTTPStatus
 
 from gunicorn.http import errors
@@ -51,6 +52,10 @@ class UnsupportedVersion(errors.ParseException):
     """A request of an HTTP major version other than 1 (RFC 9110 section 15.6.6)."""
 
 
+# a request line as gunicorn splits it (method, target, version), of a major version
+# other than 1
+OTHER_MAJOR_LINE = re.compile(r"[^ ]* [^ ]* HTTP/[02-9]\.[0-9]")
+
 # the first entry an exception is an instance of decides: subclasses first
 ANSWERS: tuple[tuple[type[BaseException], HTTPStatus, str], ...] = (
     (HeadTimeout, HTTPStatus.REQUEST_TIMEOUT, "request head not received in time"),
@@ -67,7 +72,8 @@ ANSWERS: tuple[tuple[type[BaseException], HTTPStatus, str], ...] = (
     (errors.InvalidHeaderName, HTTPStatus.BAD_REQUEST, "malformed header field name"),
     (errors.ObsoleteFolding, HTTPStatus.BAD_REQUEST, "obsolete line folding"),
     (errors.InvalidHeader, HTTPStatus.BAD_REQUEST, "malformed header field"),
-    (errors.UnsupportedTransferCoding, HTTPStatus.NOT_IMPLEMENTED, "transfer coding unknown"),
+    (errors.UnsupportedTransferCoding, HTTPStatus.NOT_IMPLEMENTED,
+     "transfer coding not implemented"),
     (errors.ExpectationFailed, HTTPStatus.EXPECTATION_FAILED, "expectation not supported"),
     (errors.InvalidChunkSize, HTTPStatus.BAD_REQUEST, "malformed chunked body"),
     (errors.ChunkMissingTerminator, HTTPStatus.BAD_REQUEST, "malformed chunked body"),
@@ -91,16 +97,30 @@ def classify(error: BaseException) -> tuple[HTTPStatus, str] | None:
         if parsed:
             return HTTPStatus.HTTP_VERSION_NOT_SUPPORTED, "unsupported protocol version"
         return HTTPStatus.BAD_REQUEST, "malformed HTTP version"
+    if isinstance(error, errors.InvalidRequestLine) and OTHER_MAJOR_LINE.fullmatch(
+        str(error.args[0] if error.args else "")
+    ):
+        # gunicorn reads the version last, so it refuses the HTTP/2 preface
+        # (`PRI * HTTP/2.0`) for its target: the version is what the client got wrong
+        return HTTPStatus.HTTP_VERSION_NOT_SUPPORTED, "unsupported protocol version"
     for kind, status, cause in ANSWERS:
         if isinstance(error, kind):
             return status, cause
     return None
 
 
+# RFC 9110's reason phrases, where Python's are older
+RFC_9110_PHRASES = {413: "Content Too Large", 414: "URI Too Long", 422: "Unprocessable Content"}
+
+
+def reason_phrase(code: int) -> str:
+    """RFC 9110's reason phrase for a status code, in title case; the server's and the app's."""
+    return RFC_9110_PHRASES.get(code) or HTTPStatus(code).phrase
+
+
 def answer(status: HTTPStatus, cause: str) -> bytes:
     """The whole response: status line, headers and the one-line body."""
-    # RFC 9110's reason phrases, where Python's are older
-    phrase = {414: "URI Too Long"}.get(status.value, status.phrase)
+    phrase = reason_phrase(status.value)
     body = f"{status.value} {phrase}: {cause}\n".encode()
     head = (
         f"HTTP/1.1 {status.value} {phrase}\r\n"

@@ -37,9 +37,9 @@ from service.server.slots import Slots
 # request line too long still gets its 414 as the limit passes; a longer head goes
 # on to gunicorn's parser, which holds it to its limits
 PREFIX_BYTES = 4096
-# a request line of the common kind that gunicorn's parser lets pass (its method
-# rules, an origin-form target, HTTP/1.x): one of another kind goes to it at once
-REQUEST_LINE = re.compile(rb"[A-Z0-9!$%&'*+\-.^_`|~]{3,20} /[\x21-\x7e]* HTTP/1\.[0-9]\r\n")
+# a request line of the common kind that gunicorn's parser lets pass (a method
+# token, an origin-form target, HTTP/1.x): one of another kind goes to it at once
+REQUEST_LINE = re.compile(rb"[A-Za-z0-9!#$%&'*+\-.^_`|~]+ /[\x21-\x7e]* HTTP/1\.[0-9]\r\n")
 HEAD_ENDS = (b"\n\r\n", b"\n\n")
 # the deadline sweep refuses one connection a turn of the loop (see _sweep): a
 # timer this short makes the turn

@@ -7,6 +7,8 @@ over its header fields that the worker makes anyway.
 import re
 from typing import Any
 
+from gunicorn.http.errors import UnsupportedTransferCoding
+
 from service.server.answers import BadHost, MissingHost
 
 # a host as RFC 3986 writes it (a name, an IPv4 address or a bracketed IP literal)
@@ -17,9 +19,10 @@ HOST = re.compile(r"[A-Za-z0-9!$&'()*+,\-.:;=\[\]_~%]*")
 def check_head(req: Any) -> bool:
     """Refuse a head the server must not serve, answer 1.x as 1.1; say whether a body follows.
 
-    Raises BadHost or MissingHost (400); gunicorn itself refuses a version outside
-    1.x (505). A method a path does not take, known or not, is the app's: 405 with
-    Allow (docs/decisions.md says why not 501).
+    Raises BadHost or MissingHost (400), or UnsupportedTransferCoding (501) for a
+    coding other than a lone chunked; gunicorn itself refuses a version outside 1.x
+    (505). A method a path does not take, known or not, is the app's: 405 with Allow
+    (docs/decisions.md says why not 501).
     """
     if req.version > (1, 1):
         # RFC 9110 2.5: a server sends the highest minor version it conforms to
@@ -30,7 +33,14 @@ def check_head(req: Any) -> bool:
             hosts += 1
             if HOST.fullmatch(value) is None:
                 raise BadHost()
-        elif name == "TRANSFER-ENCODING" or (name == "CONTENT-LENGTH" and value.strip() != "0"):
+        elif name == "TRANSFER-ENCODING":
+            # gunicorn refuses a list that does not end in one chunked (400), but
+            # lets gzip, deflate, compress or identity before it pass undecoded: we
+            # implement chunked alone, and RFC 9112 6.1 asks 501 for the rest (as Go)
+            if value.strip(" \t").lower() != "chunked":
+                raise UnsupportedTransferCoding(value)
+            body = True
+        elif name == "CONTENT-LENGTH" and value.strip() != "0":
             body = True
     if hosts > 1:
         raise BadHost()

@@ -208,6 +208,10 @@ class Worker(GeventWorker):
     """gunicorn's gevent worker: head deadlines, eviction, the fairness yield, log flushing."""
 
     def init_process(self) -> None:
+        # any token is a method (RFC 9110 9.1): gunicorn refuses a lower-case one
+        # (`get`), or one of under 3 or over 20 bytes, with a 400 unless told
+        # otherwise; the app answers it as any method a path lacks (service/web/errors.py)
+        self.cfg.set("permit_unconventional_http_method", True)
         settings = Settings.from_environ()
         self.header_timeout = settings.header_timeout
         self.fairness_yield = settings.fairness_yield

@@ -26,7 +26,9 @@ def config_from(settings: Settings) -> dict[str, Any]:
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create and configure an instance of the Flask application."""
-    app = Flask(__name__)
+    # no static files: Flask's static route would take OPTIONS (added before the
+    # setting below) and widen what `OPTIONS *` says the server takes
+    app = Flask(__name__, static_folder=None)
     # keep the kernel's line order in the JSON view
     app.json.sort_keys = False  # type: ignore[attr-defined]
     if test_config is None:
