@@ -35,6 +35,8 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--no-build-timing", action="store_true", help="skip the cold build")
     parser.add_argument("--flood", action="store_true", help="only the connection flood")
     parser.add_argument("--flood-counts", default="4000,10000", help="attacker connections")
+    parser.add_argument("--flood-mixed-count", type=int, default=19000,
+                        help="the mixed flood's connections (near the file limit)")  # fmt: skip
     parser.add_argument("--flood-seconds", type=float, default=20, help="honest client's run")
     parser.add_argument("--builds", action="store_true",
                         help="only the builds and layers, merged into performance.md")  # fmt: skip
@@ -48,6 +50,7 @@ def arguments() -> argparse.Namespace:
         options.runs, options.seconds, options.connections = 1, 1, "1,8"
         options.no_build_timing = True
         options.flood_counts, options.flood_seconds = "200", 2
+        options.flood_mixed_count = 300
     options.connections = [int(part) for part in options.connections.split(",")]
     options.flood_counts = [int(part) for part in options.flood_counts.split(",")]
     return options
@@ -57,7 +60,8 @@ def measure_flood(targets: list[str], options: argparse.Namespace) -> list[flood
     """The connection flood against ours and the Go original (if built), server alone."""
     flooded = [name for name in targets if name in ("server", GO_SERVICE)]
     with containers.running("server alone", flooded) as stack:
-        return flood.measure(stack, flooded, options.flood_counts, options.flood_seconds)
+        return flood.measure(stack, flooded, options.flood_counts, options.flood_seconds,
+                             options.flood_mixed_count)  # fmt: skip
 
 
 def measure_setup(setup: str, targets: list[str], options: argparse.Namespace,

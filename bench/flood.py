@@ -2,8 +2,11 @@
 
 The attacker, a process of its own, keeps `count` connections open to 127.0.0.1:
 "slow", each has sent part of a head and sends one more header byte a second;
-"idle", each is opened and left silent. Any connection the server closes is
-opened again at once. The honest client sends one `GET /` every 100 ms, each on a
+"idle", each is opened and left silent; "body" (R.U.D.Y., issue 25), each has sent
+a whole head that declares a body of BODY_BYTES and sends one byte of it a second,
+reading and dropping any answer; "mixed", a third of each at once. Any connection
+the server closes is opened again at once (a slow head's answer is the server
+letting go of it too). The honest client sends one `GET /` every 100 ms, each on a
 new connection with a 3 s timeout. Memory is the container's cgroup, sampled
 throughout. Everything is bounded in count and time.
 """
@@ -22,8 +25,12 @@ from typing import Any
 
 from bench.containers import Stack, docker
 
-KINDS = ("slow", "idle")
+KINDS = ("slow", "idle", "body", "mixed")
+# what a mixed flood's connections are, in turn
+MIXED = ("slow", "body", "idle")
 PARTIAL_HEAD = b"GET / HTTP/1.1\r\nHost: flood\r\nX-Flood: "
+BODY_BYTES = 100_000
+BODY_HEAD = b"POST / HTTP/1.1\r\nHost: flood\r\nContent-Length: %d\r\n\r\n" % BODY_BYTES
 HONEST_HEAD = b"GET / HTTP/1.1\r\nHost: honest\r\nConnection: close\r\n\r\n"
 HONEST_EVERY, HONEST_TIMEOUT = 0.1, 3.0
 # how long the attacker may take to open its connections before the honest client starts
@@ -78,17 +85,25 @@ class Attacker:
         self.count, self.kind = count, kind
         self.selector = selectors.DefaultSelector()
         self.connected: set[socket.socket] = set()
+        # each connection's kind: a mixed flood's are a third of each
+        self.kinds: dict[socket.socket, str] = {}
+        self.opened = 0
         self.reopened = 0
+        # answers the slow bodies read (each arrives in one read, on loopback)
+        self.answered = 0
 
     def open_one(self) -> None:
         sock = socket.socket()
         sock.setblocking(False)
         sock.connect_ex(self.address)
         self.selector.register(sock, selectors.EVENT_WRITE)
+        self.kinds[sock] = MIXED[self.opened % 3] if self.kind == "mixed" else self.kind
+        self.opened += 1
 
     def reopen(self, sock: socket.socket) -> None:
         self.selector.unregister(sock)
         self.connected.discard(sock)
+        self.kinds.pop(sock, None)
         sock.close()
         self.reopened += 1
         self.open_one()
@@ -100,10 +115,21 @@ class Attacker:
                 return
             self.connected.add(sock)
             self.selector.modify(sock, selectors.EVENT_READ)
-            if self.kind == "slow" and not self.send(sock, PARTIAL_HEAD):
-                return
+            opening = {"slow": PARTIAL_HEAD, "body": BODY_HEAD}.get(self.kinds[sock])
+            if opening is not None:
+                self.send(sock, opening)
             return
-        # anything readable is an answer or a close: the server let go, so open another
+        if self.kinds[sock] == "body":
+            # the answer to the head is no reason to go: only a close is
+            try:
+                if data := sock.recv(65536):
+                    self.answered += data.startswith(b"HTTP/1.")
+                    return
+            except BlockingIOError:
+                return
+            except OSError:
+                pass
+        # a slow head's answer, or a close: the server let go, so open another
         self.reopen(sock)
 
     def send(self, sock: socket.socket, data: bytes) -> bool:
@@ -129,10 +155,11 @@ class Attacker:
             if not announced and len(self.connected) >= self.count:
                 ready.set()
                 announced = True
-            if self.kind == "slow" and time.monotonic() >= next_byte:
+            if time.monotonic() >= next_byte:
                 next_byte += 1
                 for sock in list(self.connected):
-                    self.send(sock, b"a")
+                    if self.kinds.get(sock) in ("slow", "body"):
+                        self.send(sock, b"a")
         report.put((len(self.connected), self.reopened))
         for key in list(self.selector.get_map().values()):
             key.fileobj.close()  # type: ignore[union-attr]
@@ -226,13 +253,16 @@ def flood(stack: Stack, target: str, kind: str, count: int, seconds: float) -> F
     return run
 
 
-def measure(stack: Stack, targets: list[str], counts: list[int], seconds: float) -> list[FloodRun]:
-    """Every kind of flood at every count against each target, one at a time."""
+def measure(
+    stack: Stack, targets: list[str], counts: list[int], seconds: float, mixed_count: int
+) -> list[FloodRun]:
+    """Every kind of flood at every count, and the mixed one at `mixed_count` (the client's
+    open-file limit, near 19,000 here), against each target, one at a time."""
     runs = []
-    for count in counts:
-        for kind in KINDS:
-            for target in targets:
-                runs.append(flood(stack, target, kind, count, seconds))
-                # the flood's closes and the server's 408s settle before the next
-                time.sleep(SETTLE_SECONDS)
+    plan = [(count, kind) for count in counts for kind in KINDS if kind != "mixed"]
+    for count, kind in [*plan, (mixed_count, "mixed")]:
+        for target in targets:
+            runs.append(flood(stack, target, kind, count, seconds))
+            # the flood's closes and the server's 408s settle before the next
+            time.sleep(SETTLE_SECONDS)
     return runs

@@ -59,13 +59,19 @@ def flood_lines(runs: list[FloodRun]) -> list[str]:
         "network namespace, the compose limits), each target in turn (bench/flood.py). One "
         "attacker process keeps N connections open to 127.0.0.1 and opens again at once any "
         "the server closes: **slow**, each has sent part of a request head and sends one "
-        "more header byte a second; **idle**, each is opened and left silent. Meanwhile an "
+        "more header byte a second; **idle**, each is opened and left silent; **body** "
+        "(R.U.D.Y.), each has sent a whole `POST /` head declaring a 100,000-byte body and "
+        "sends one byte of it a second, reading and dropping any answer, opening again only "
+        "when the server closes; **mixed**, a third of each at once. Meanwhile an "
         f"honest client sends one `GET /` every {HONEST_EVERY * 1000:.0f} ms on a new "
         f"connection with a {HONEST_TIMEOUT:g} s timeout, for {seconds:g} s. Memory is the "
         "container's cgroup (page cache excluded) at its highest, sampled every 0.2 s. "
         "*Cut* counts the flood's connections the server closed.",
         "",
         *goal_rows(runs),
+        "",
+        "Goal too: the honest client is answered as often as with no flood, one request "
+        f"every {HONEST_EVERY * 1000:.0f} ms; *answered* counts its answers of all it sent.",
         "",
         "| server | flood | N | honest answered | honest p99 | peak memory | restarts | cut |",
         "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: |",

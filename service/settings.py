@@ -72,6 +72,13 @@ class Settings:
         "connection's first byte: then 408, or a close if nothing arrived",
         minimum=0.001,
     )
+    body_timeout: float = setting(
+        "IBDEVSERVER_BODY_TIMEOUT",
+        10.0,
+        "seconds an answered request's unread body is read and dropped (at most 256 KiB, "
+        "without a greenlet) before its connection is closed",
+        minimum=0.001,
+    )
     drain_seconds: float = setting(
         "IBDEVSERVER_DRAIN_SECONDS",
         0.0,

@@ -165,6 +165,23 @@ def test_slots_evict_the_longest_idle_then_the_oldest_head_never_a_busy_one() ->
     assert slots.open == 3
 
 
+def test_a_lingering_connection_goes_before_an_idle_one_and_holds_its_slot() -> None:
+    # answered, its body still read and dropped (server/linger.py): nothing is lost
+    slots = Slots(limit=3)
+    idle, head = Connection(), Connection()
+    lingering = [Connection(), Connection()]
+    slots.admit(idle)
+    slots.busy(idle)
+    slots.idle(idle)
+    for connection in lingering:
+        slots.lingering(connection)
+    assert slots.open == 3
+    slots.admit(head)
+    assert [c.evicted for c in (*lingering, idle)] == [True, False, False]
+    slots.closed(lingering[1])
+    assert slots.open == 2
+
+
 def test_a_kept_alive_head_queues_behind_older_heads() -> None:
     slots = Slots(limit=2)
     first, second = Connection(), Connection()

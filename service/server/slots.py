@@ -3,15 +3,16 @@
 gunicorn's gevent worker stops accepting once `worker_connections` connections
 are open, so a client that keeps that many heads pending shuts everyone else
 out (issue 18). Here the worker keeps accepting, and a connection over the limit
-takes the slot of another: the one idle longest after a response, else the one
+takes the slot of another: the oldest answered one whose body is being discarded
+(service/server/linger.py), else the one idle longest after a response, else the one
 whose head has waited longest, else the oldest new one no byte has come from yet.
 That last one is spared while it is younger than SILENT_GRACE and the slots have
 headroom left: through a proxy (docker-proxy, a load balancer) every new connection
 is silent for a moment after accept, and a churning flood would otherwise cycle an
 honest connection out before the proxy has passed its head on.
 A connection whose head is parsed (the app is answering it) is never taken.
-Evicting reads as the client sees it: an idle connection is closed, a half-sent
-head gets a 503.
+Evicting reads as the client sees it: a lingering or idle connection is closed, a
+half-sent head gets a 503.
 """
 
 import time
@@ -39,6 +40,8 @@ class Slots:
         self.headroom = headroom
         self._clock = clock
         # dicts as ordered sets: insertion order is when each entered its phase
+        # answered, the rest of their body discarded: first to go, their answer is sent
+        self._lingering: dict[Evictable, None] = {}
         self._idle: dict[Evictable, None] = {}
         self._heads: dict[Evictable, None] = {}
         # new connections not one byte of whose head has come yet: evicted last, as
@@ -49,13 +52,15 @@ class Slots:
     @property
     def open(self) -> int:
         """Connections that hold a slot (an evicted one holds none, even before it closes)."""
-        return len(self._idle) + len(self._heads) + len(self._silent) + len(self._busy)
+        return (len(self._lingering) + len(self._idle) + len(self._heads) + len(self._silent)
+                + len(self._busy))  # fmt: skip
 
     def admit(self, connection: Evictable) -> None:
         """Count a new connection (awaiting its head); if the slots are full, evict another."""
         now = self._clock()
         if self.open >= self.limit:
-            victim = next(iter(self._idle), None) or next(iter(self._heads), None)
+            victim = (next(iter(self._lingering), None) or next(iter(self._idle), None)
+                      or next(iter(self._heads), None))  # fmt: skip
             if victim is None and self._silent:
                 oldest, since = next(iter(self._silent.items()))
                 if now - since >= SILENT_GRACE or self.open >= self.limit + self.headroom:
@@ -82,6 +87,12 @@ class Slots:
         self._busy.discard(connection)
         self._idle[connection] = None
 
+    def lingering(self, connection: Evictable) -> None:
+        """Answered: the rest of its body is discarded, and it may go first."""
+        self._busy.discard(connection)
+        self._silent.pop(connection, None)
+        self._lingering[connection] = None
+
     def busy(self, connection: Evictable) -> None:
         """The head is parsed and the app answers: nobody may evict it now."""
         self._heads.pop(connection, None)
@@ -90,6 +101,7 @@ class Slots:
 
     def closed(self, connection: Evictable) -> None:
         """The connection no longer holds a slot."""
+        self._lingering.pop(connection, None)
         self._idle.pop(connection, None)
         self._heads.pop(connection, None)
         self._silent.pop(connection, None)

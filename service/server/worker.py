@@ -12,6 +12,10 @@
 - Slots a flood cannot hold (service/server/slots.py): the worker keeps accepting
   past `worker_connections`, and a new connection over it evicts the connection
   idle longest, else the one whose head has waited longest.
+- A lingering close for a body still on its way (IBDEVSERVER_BODY_TIMEOUT,
+  service/server/linger.py): the answered connection leaves its greenlet, and the
+  hub reads and drops the rest of its body before closing it, so that a slow-body
+  client cannot turn each close into another whole request.
 - The fairness yield (IBDEVSERVER_FAIRNESS_YIELD): after each request, wait until
   every other ready connection has been served, so that a keep-alive client that
   sends its next request at once cannot starve the rest.
@@ -34,6 +38,8 @@ from typing import Any
 
 import gevent
 from gevent.server import StreamServer
+from gunicorn.http.body import LengthReader
+from gunicorn.http.errors import ParseException
 from gunicorn.workers.ggevent import GeventWorker
 
 from service.server import answers
@@ -41,6 +47,7 @@ from service.server.answers import TOKEN_BYTES, Evicted, HeadTimeout, NotHttp
 from service.server.gate import HeadGate
 from service.server.head import check_head
 from service.server.lifecycle import is_draining, serve_for, start_draining
+from service.server.linger import READ_BYTES, Lingerer
 from service.server.slots import Slots
 from service.settings import Settings
 
@@ -91,6 +98,8 @@ class HeadDeadlineSocket:
         # the fairness yield's idle watcher, made once a connection, not once a request
         self.turn: Any = None
         self.evicted = False
+        # where close() hands the connection, and how much of its body may come
+        self._linger: tuple[Lingerer, int | None] | None = None
         self._sock = sock
         self._slots = slots
         self._header_timeout = header_timeout
@@ -106,6 +115,19 @@ class HeadDeadlineSocket:
 
     def sendall(self, data: bytes, flags: int = 0) -> None:
         self._sock.sendall(data, flags)
+
+    def linger_in(self, lingerer: Lingerer, left: int | None) -> None:
+        """Once closed, the connection goes to `lingerer` while `left` bytes of its body come."""
+        self._linger = lingerer, left
+
+    def close(self) -> None:
+        if self._linger is None:
+            self._sock.close()
+            return
+        lingerer, left = self._linger
+        self._linger = None
+        # the socket object stays behind, closed: gevent's server closes it too
+        lingerer.take(self._sock.detach(), left)
 
     def head_done(self) -> None:
         self.phase = Phase.BODY
@@ -166,6 +188,26 @@ class HeadDeadlineSocket:
         return data
 
 
+def unread_body(req: Any, sock: HeadDeadlineSocket) -> int | None:
+    """How much of an answered request's body has not come yet: 0 if it all has, None if
+    some has not but its length is unknown (chunked). Reads only what is here."""
+    reader = req.body.reader
+    if isinstance(reader, LengthReader):
+        buffered = len(reader.unreader.buf.getvalue())
+        return max(reader.length - buffered, 0)
+    # chunked: only its own framing says where it ends, so read it as far as it has come
+    sock.settimeout(0.0)
+    try:
+        while req.body.read(READ_BYTES):
+            pass
+    except BlockingIOError:
+        return None
+    except (OSError, ParseException):
+        # gone, or malformed past where the answer was made: nothing to wait for
+        return 0
+    return 0
+
+
 class NamedListener:
     """A listener whose name outlives its close.
 
@@ -214,6 +256,9 @@ class Worker(GeventWorker):
         self.cfg.set("permit_unconventional_http_method", True)
         settings = Settings.from_environ()
         self.header_timeout = settings.header_timeout
+        self.body_timeout = settings.body_timeout
+        # made in serve(): TLS connections are closed, not held (their bytes are records)
+        self.lingerer: Lingerer | None = None
         self.fairness_yield = settings.fairness_yield
         self.drain_seconds = settings.drain_seconds
         serve_for(self.ppid)
@@ -281,12 +326,21 @@ class Worker(GeventWorker):
     ) -> None:
         sock.head_done()
         # the head as RFC 9110 and 9112 want it, or an answer of our own (handle_error)
-        if check_head(req) or is_draining():
+        body = check_head(req)
+        if body or is_draining():
             # nothing here reads a body: close after answering, rather than drain
             # a body of unknown length under the next head's deadline; and a
             # draining server sends its kept-alive clients elsewhere
             req.must_close = True
-        super().handle_request(listener_name, req, sock, addr)
+        try:
+            super().handle_request(listener_name, req, sock, addr)
+        except StopIteration:
+            # answered, and to be closed: a body still on its way lingers first
+            if body and self.lingerer is not None and self.alive and sock.fileno() >= 0:
+                left = unread_body(req, sock)
+                if left != 0:
+                    sock.linger_in(self.lingerer, left)
+            raise
         if self.fairness_yield:
             self.yield_to_others(sock)
         sock.await_next_head()
@@ -337,6 +391,7 @@ class Worker(GeventWorker):
             super().run()
             return
         gate = HeadGate(self.worker_connections, self.slots, self.header_timeout, self.refuse)
+        self.lingerer = Lingerer(self.slots, self.body_timeout)
         servers: list[StreamServer] = []
         for listener in self.sockets:
             listener.setblocking(True)
@@ -354,6 +409,7 @@ class Worker(GeventWorker):
         for server in servers:
             server.close()
         gate.let_silent_go()
+        self.lingerer.let_go()
         # as gunicorn's: serve what is in flight, and heads on their way, until
         # graceful_timeout, then stop
         started = time.time()

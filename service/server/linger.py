@@ -1,0 +1,113 @@
+"""Answered connections whose request body is still on its way, held in the hub (issue 25).
+
+No endpoint reads a body, so a request that declares one is answered from its head
+(`Connection: close`). Closing at once would let a slow-body (R.U.D.Y.) client
+reconnect at once, and each reconnection is a whole request the app answers: a flood
+of slow bodies would become a flood of requests. Go's net/http instead reads and drops
+up to 256 KiB of what is left, and nginx's lingering close does the same for a bounded
+time. Here such a connection leaves its greenlet: the hub reads and drops what arrives,
+as the head gate (service/server/gate.py) reads a head, until the body has come (its
+declared length), DISCARD_BYTES have been dropped, the client closes, the slots
+evict it, or `body_timeout` has passed since its answer. Then it is closed.
+"""
+
+import socket
+import time
+from typing import Any
+
+import gevent
+
+from service.server.slots import Slots
+
+# what one connection's body may cost in reads before it is closed, as Go's
+# maxPostHandlerReadBytes
+DISCARD_BYTES = 256 * 1024
+# one read's most
+READ_BYTES = 65536
+# the deadline sweep closes one connection a turn of the loop: a timer this short
+# makes the turn
+TURN_SECONDS = 0.001
+
+
+class Lingering:
+    """One answered connection whose body is being read and dropped."""
+
+    __slots__ = ("left", "lingerer", "sock", "taken", "watcher")
+
+    def __init__(self, lingerer: "Lingerer", sock: socket.socket, left: int | None) -> None:
+        self.lingerer, self.sock = lingerer, sock
+        self.taken = time.monotonic()
+        # what may still be read: the rest of a body of known length, never past the bound
+        self.left = DISCARD_BYTES if left is None else min(left, DISCARD_BYTES)
+        self.watcher: Any = None
+
+    def evict(self) -> None:
+        # its answer is sent: nothing to tell the client
+        self.lingerer.drop(self)
+
+
+class Lingerer:
+    """A worker's lingering connections, oldest first."""
+
+    def __init__(self, slots: Slots, timeout: float) -> None:
+        self.slots = slots
+        self.timeout = timeout
+        self._held: dict[Lingering, None] = {}
+        self._sweeper: Any = None
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def take(self, fd: int, left: int | None) -> None:
+        """Hold the answered connection on `fd` while `left` bytes of its body come (None:
+        a length unknown, a chunked body), within DISCARD_BYTES and the timeout."""
+        sock = socket.socket(fileno=fd)
+        sock.setblocking(False)
+        lingering = Lingering(self, sock, left)
+        self._held[lingering] = None
+        self.slots.lingering(lingering)
+        if self._sweeper is None or self._sweeper.dead:
+            self._sweeper = gevent.spawn(self._sweep)
+        lingering.watcher = gevent.get_hub().loop.io(fd, 1)
+        lingering.watcher.start(self._readable, lingering)
+        # what came with the answer is there now
+        self._readable(lingering)
+
+    def _readable(self, lingering: Lingering) -> None:
+        try:
+            chunk = lingering.sock.recv(min(READ_BYTES, lingering.left))
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        lingering.left -= len(chunk)
+        if not chunk or lingering.left <= 0:
+            # gone, or its body (or all we read of one) has come
+            self.drop(lingering)
+
+    def drop(self, lingering: Lingering) -> None:
+        if lingering in self._held:
+            del self._held[lingering]
+            lingering.watcher.close()
+            self.slots.closed(lingering)
+            lingering.sock.close()
+
+    def let_go(self) -> None:
+        """The worker stops: close every lingering connection (each has had its answer)."""
+        for lingering in list(self._held):
+            self.drop(lingering)
+
+    def _sweep(self) -> None:
+        """Close each connection whose deadline has passed, oldest first, one a turn of
+        the loop: a flood opened together meets its deadline together, and would come
+        back all at once (see HeadGate._sweep)."""
+        while True:
+            if self._held:
+                oldest = next(iter(self._held))
+                due = oldest.taken + self.timeout - time.monotonic()
+                if due <= 0:
+                    self.drop(oldest)
+                    due = TURN_SECONDS
+            else:
+                due = self.timeout
+            gevent.sleep(max(due, TURN_SECONDS))
