@@ -100,7 +100,8 @@ class Stack:
         return f"http://{host_port}/"
 
     def container(self, service: str) -> str:
-        return self.compose("ps", "-q", service)
+        # stopped ones too: a target the kernel killed is still there to inspect
+        return self.compose("ps", "--all", "-q", service)
 
     def memory(self, service: str) -> int:
         """The container's memory as `docker stats` counts it (page cache excluded), in bytes."""

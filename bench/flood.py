@@ -6,8 +6,9 @@ The attacker, a process of its own, keeps `count` connections open to 127.0.0.1:
 a whole head that declares a body of BODY_BYTES and sends one byte of it a second,
 reading and dropping any answer; "mixed", a third of each at once. Any connection
 the server closes is opened again at once (a slow head's answer is the server
-letting go of it too). The honest client sends one `GET /` every 100 ms, each on a
-new connection with a 3 s timeout. Memory is the container's cgroup, sampled
+letting go of it too). Once every connection is open, and each slow body has had
+its answer (its opening is a whole request), the honest client sends one `GET /`
+every 100 ms, each on a new connection with a 3 s timeout. Memory is the container's cgroup, sampled
 throughout. Everything is bounded in count and time.
 """
 
@@ -17,6 +18,7 @@ import resource
 import selectors
 import socket
 import statistics
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -89,8 +91,12 @@ class Attacker:
         self.kinds: dict[socket.socket, str] = {}
         self.opened = 0
         self.reopened = 0
-        # answers the slow bodies read (each arrives in one read, on loopback)
+        # answers the slow bodies read (each arrives in one read, on loopback), and the
+        # slow bodies not answered yet: the flood is in place once each has its answer
         self.answered = 0
+        self.unanswered: set[socket.socket] = set()
+        # why connections were opened again: the server refused, a send failed, it closed
+        self.reasons = {"refused": 0, "send": 0, "closed": 0}
 
     def open_one(self) -> None:
         sock = socket.socket()
@@ -100,9 +106,11 @@ class Attacker:
         self.kinds[sock] = MIXED[self.opened % 3] if self.kind == "mixed" else self.kind
         self.opened += 1
 
-    def reopen(self, sock: socket.socket) -> None:
+    def reopen(self, sock: socket.socket, reason: str = "closed") -> None:
+        self.reasons[reason] += 1
         self.selector.unregister(sock)
         self.connected.discard(sock)
+        self.unanswered.discard(sock)
         self.kinds.pop(sock, None)
         sock.close()
         self.reopened += 1
@@ -111,11 +119,13 @@ class Attacker:
     def on_event(self, sock: socket.socket, events: int) -> None:
         if sock not in self.connected:
             if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
-                self.reopen(sock)
+                self.reopen(sock, "refused")
                 return
             self.connected.add(sock)
             self.selector.modify(sock, selectors.EVENT_READ)
             opening = {"slow": PARTIAL_HEAD, "body": BODY_HEAD}.get(self.kinds[sock])
+            if opening is BODY_HEAD:
+                self.unanswered.add(sock)
             if opening is not None:
                 self.send(sock, opening)
             return
@@ -124,6 +134,7 @@ class Attacker:
             try:
                 if data := sock.recv(65536):
                     self.answered += data.startswith(b"HTTP/1.")
+                    self.unanswered.discard(sock)
                     return
             except BlockingIOError:
                 return
@@ -138,7 +149,7 @@ class Attacker:
         except OSError as error:
             if error.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
                 return True
-            self.reopen(sock)
+            self.reopen(sock, "send")
             return False
         return True
 
@@ -152,7 +163,7 @@ class Attacker:
         while (now := time.monotonic()) < ends:
             for key, events in self.selector.select(timeout=min(0.1, next_byte - now)):
                 self.on_event(key.fileobj, events)  # type: ignore[arg-type]
-            if not announced and len(self.connected) >= self.count:
+            if not announced and len(self.connected) >= self.count and not self.unanswered:
                 ready.set()
                 announced = True
             if time.monotonic() >= next_byte:
@@ -160,6 +171,7 @@ class Attacker:
                 for sock in list(self.connected):
                     if self.kinds.get(sock) in ("slow", "body"):
                         self.send(sock, b"a")
+        print(f"attacker {self.kind} {self.count}: reopened {self.reasons}", file=sys.stderr)
         report.put((len(self.connected), self.reopened))
         for key in list(self.selector.get_map().values()):
             key.fileobj.close()  # type: ignore[union-attr]
@@ -260,9 +272,20 @@ def measure(
     open-file limit, near 19,000 here), against each target, one at a time."""
     runs = []
     plan = [(count, kind) for count in counts for kind in KINDS if kind != "mixed"]
+    # a target a flood killed (OOM, no restart policy) has no more runs: its row says so
+    fallen: set[str] = set()
     for count, kind in [*plan, (mixed_count, "mixed")]:
         for target in targets:
-            runs.append(flood(stack, target, kind, count, seconds))
+            if target in fallen:
+                continue
+            run = flood(stack, target, kind, count, seconds)
+            runs.append(run)
+            if run.oom_killed or not running(stack.container(target)):
+                fallen.add(target)
             # the flood's closes and the server's 408s settle before the next
             time.sleep(SETTLE_SECONDS)
     return runs
+
+
+def running(container: str) -> bool:
+    return docker("inspect", "--format", "{{.State.Running}}", container) == "true"

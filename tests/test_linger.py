@@ -152,3 +152,27 @@ def test_lingering_connections_hold_no_greenlet_and_go_first(tmp_path: Path) -> 
     assert statuses(first) == [200], first
     assert statuses(second) == [200], second
     assert oldest == b""
+
+
+def stream(sock: socket.socket, most: int, seconds: float) -> tuple[bool, float]:
+    """Send up to `most` bytes for up to `seconds`: whether the server cut it off, and when."""
+    started, sent = time.monotonic(), 0
+    sock.settimeout(0.5)
+    try:
+        while sent < most and time.monotonic() - started < seconds:
+            sent += sock.send(b"a" * 65536)
+    except (ConnectionResetError, BrokenPipeError, TimeoutError):
+        return True, time.monotonic() - started
+    return False, time.monotonic() - started
+
+
+def test_a_chunked_body_streamed_fast_is_read_no_further_than_the_bound(
+    server: tuple[str, int],
+) -> None:
+    # its end is in its own framing, so the worker reads what has come before it lets
+    # go: never more than the bound, however fast the bytes come
+    with socket.create_connection(server, timeout=10) as sock:
+        sock.sendall(CHUNKED + b"%x\r\n" % (100 * DISCARD_BYTES))
+        cut, when = stream(sock, 80 * DISCARD_BYTES, 3 * BODY_TIMEOUT)
+    assert cut, when
+    assert when < BODY_TIMEOUT, when

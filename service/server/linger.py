@@ -24,9 +24,9 @@ from service.server.slots import Slots
 DISCARD_BYTES = 256 * 1024
 # one read's most
 READ_BYTES = 65536
-# the deadline sweep closes one connection a turn of the loop: a timer this short
-# makes the turn
-TURN_SECONDS = 0.001
+# the deadline's closes are paced: a slow-body client whose connection is closed comes
+# back at once with a whole request for the app, so at most 100 a second a worker
+CLOSE_EVERY = 0.01
 
 
 class Lingering:
@@ -34,11 +34,11 @@ class Lingering:
 
     __slots__ = ("left", "lingerer", "sock", "taken", "watcher")
 
-    def __init__(self, lingerer: "Lingerer", sock: socket.socket, left: int | None) -> None:
+    def __init__(self, lingerer: "Lingerer", sock: socket.socket, left: int) -> None:
         self.lingerer, self.sock = lingerer, sock
         self.taken = time.monotonic()
-        # what may still be read: the rest of a body of known length, never past the bound
-        self.left = DISCARD_BYTES if left is None else min(left, DISCARD_BYTES)
+        # what may still be read: the rest of the body, never past the bound
+        self.left = min(left, DISCARD_BYTES)
         self.watcher: Any = None
 
     def evict(self) -> None:
@@ -58,9 +58,9 @@ class Lingerer:
     def __len__(self) -> int:
         return len(self._held)
 
-    def take(self, fd: int, left: int | None) -> None:
-        """Hold the answered connection on `fd` while `left` bytes of its body come (None:
-        a length unknown, a chunked body), within DISCARD_BYTES and the timeout."""
+    def take(self, fd: int, left: int) -> None:
+        """Hold the answered connection on `fd` while `left` more bytes of its body come,
+        within DISCARD_BYTES and the timeout."""
         sock = socket.socket(fileno=fd)
         sock.setblocking(False)
         lingering = Lingering(self, sock, left)
@@ -98,16 +98,16 @@ class Lingerer:
             self.drop(lingering)
 
     def _sweep(self) -> None:
-        """Close each connection whose deadline has passed, oldest first, one a turn of
-        the loop: a flood opened together meets its deadline together, and would come
-        back all at once (see HeadGate._sweep)."""
+        """Close each connection whose deadline has passed, oldest first, one each
+        CLOSE_EVERY: a flood opened together meets its deadline together, and would come
+        back all at once, each connection a request (see HeadGate._sweep)."""
         while True:
             if self._held:
                 oldest = next(iter(self._held))
                 due = oldest.taken + self.timeout - time.monotonic()
                 if due <= 0:
                     self.drop(oldest)
-                    due = TURN_SECONDS
+                    due = CLOSE_EVERY
             else:
                 due = self.timeout
-            gevent.sleep(max(due, TURN_SECONDS))
+            gevent.sleep(max(due, CLOSE_EVERY))

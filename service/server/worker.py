@@ -47,7 +47,7 @@ from service.server.answers import TOKEN_BYTES, Evicted, HeadTimeout, NotHttp
 from service.server.gate import HeadGate
 from service.server.head import check_head
 from service.server.lifecycle import is_draining, serve_for, start_draining
-from service.server.linger import READ_BYTES, Lingerer
+from service.server.linger import DISCARD_BYTES, READ_BYTES, Lingerer
 from service.server.slots import Slots
 from service.settings import Settings
 
@@ -98,8 +98,8 @@ class HeadDeadlineSocket:
         # the fairness yield's idle watcher, made once a connection, not once a request
         self.turn: Any = None
         self.evicted = False
-        # where close() hands the connection, and how much of its body may come
-        self._linger: tuple[Lingerer, int | None] | None = None
+        # where close() hands the connection, and how much of its body to read there
+        self._linger: tuple[Lingerer, int] | None = None
         self._sock = sock
         self._slots = slots
         self._header_timeout = header_timeout
@@ -116,7 +116,7 @@ class HeadDeadlineSocket:
     def sendall(self, data: bytes, flags: int = 0) -> None:
         self._sock.sendall(data, flags)
 
-    def linger_in(self, lingerer: Lingerer, left: int | None) -> None:
+    def linger_in(self, lingerer: Lingerer, left: int) -> None:
         """Once closed, the connection goes to `lingerer` while `left` bytes of its body come."""
         self._linger = lingerer, left
 
@@ -188,20 +188,23 @@ class HeadDeadlineSocket:
         return data
 
 
-def unread_body(req: Any, sock: HeadDeadlineSocket) -> int | None:
-    """How much of an answered request's body has not come yet: 0 if it all has, None if
-    some has not but its length is unknown (chunked). Reads only what is here."""
+def body_left(req: Any, sock: HeadDeadlineSocket) -> int:
+    """How much more of an answered request's body to read and drop before its close (0:
+    nothing to wait for). With a Content-Length, what has not come of it; chunked, whose
+    end only its own framing tells, what DISCARD_BYTES leaves once what is here is read."""
     reader = req.body.reader
     if isinstance(reader, LengthReader):
-        buffered = len(reader.unreader.buf.getvalue())
-        return max(reader.length - buffered, 0)
-    # chunked: only its own framing says where it ends, so read it as far as it has come
+        return max(reader.length - len(reader.unreader.buf.getvalue()), 0)
     sock.settimeout(0.0)
+    read = 0
     try:
-        while req.body.read(READ_BYTES):
-            pass
+        while read < DISCARD_BYTES:
+            chunk = req.body.read(READ_BYTES)
+            if not chunk:
+                return 0
+            read += len(chunk)
     except BlockingIOError:
-        return None
+        return DISCARD_BYTES - read
     except (OSError, ParseException):
         # gone, or malformed past where the answer was made: nothing to wait for
         return 0
@@ -337,8 +340,8 @@ class Worker(GeventWorker):
         except StopIteration:
             # answered, and to be closed: a body still on its way lingers first
             if body and self.lingerer is not None and self.alive and sock.fileno() >= 0:
-                left = unread_body(req, sock)
-                if left != 0:
+                left = body_left(req, sock)
+                if left > 0:
                     sock.linger_in(self.lingerer, left)
             raise
         if self.fairness_yield:
