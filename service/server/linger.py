@@ -55,9 +55,6 @@ class Lingerer:
         self._held: dict[Lingering, None] = {}
         self._sweeper: Any = None
 
-    def __len__(self) -> int:
-        return len(self._held)
-
     def take(self, fd: int, left: int) -> None:
         """Hold the answered connection on `fd` while `left` more bytes of its body come,
         within DISCARD_BYTES and the timeout."""

@@ -88,9 +88,7 @@ class Slots:
         self._idle[connection] = None
 
     def lingering(self, connection: Evictable) -> None:
-        """Answered: the rest of its body is discarded, and it may go first."""
-        self._busy.discard(connection)
-        self._silent.pop(connection, None)
+        """An answered connection whose body is read and dropped: the first to go."""
         self._lingering[connection] = None
 
     def busy(self, connection: Evictable) -> None:
