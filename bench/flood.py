@@ -8,8 +8,8 @@ reading and dropping any answer; "mixed", a third of each at once. Any connectio
 the server closes is opened again at once (a slow head's answer is the server
 letting go of it too). Once every connection is open, and each slow body has had
 its answer (its opening is a whole request), the honest client sends one `GET /`
-every 100 ms, each on a new connection with a 3 s timeout. Memory is the container's cgroup, sampled
-throughout. Everything is bounded in count and time.
+every 100 ms, each on a new connection with a 3 s timeout. Memory is the container's
+cgroup, sampled throughout. Everything is bounded in count and time.
 """
 
 import errno

@@ -3,9 +3,10 @@
 Few slots (IBDEVSERVER_WORKER_CONNECTIONS=50 a worker) and an attacker with three
 times as many connections through the published port, each a head that grows by
 a byte a second: honest requests are still answered, and the flood's connections
-are cut long before the head deadline would cut them. The attacker stays far
-below the few thousand connections under which docker-proxy itself fails
-(docs/security.md).
+are cut long before the head deadline would cut them. And slow bodies (issue 25)
+on the shared stack: each answered, then held while its body trickles in. The
+attacker stays far below the few thousand connections under which docker-proxy
+itself fails (docs/security.md).
 """
 
 import queue
