@@ -31,6 +31,7 @@ import gevent
 from gevent.pool import Pool
 
 from service.server.answers import TOKEN_BYTES, Evicted, HeadTimeout
+from service.server.deadlines import sweep
 from service.server.slots import Slots
 
 # what a waiting connection may buffer: about gunicorn's limit_request_line, so a
@@ -217,13 +218,8 @@ class HeadGate(Pool):
         would wait a second for its SYN to be sent again. So a deadline is kept to
         within a turn of the loop for each connection due before it.
         """
-        while True:
-            if self._waiting:
-                oldest = next(iter(self._waiting))
-                due = oldest.accepted + self.header_timeout - time.monotonic()
-                if due <= 0:
-                    self.refuse(oldest, HeadTimeout(arrived=bool(oldest.data)))
-                    due = TURN_SECONDS
-            else:
-                due = self.header_timeout
-            gevent.sleep(max(due, TURN_SECONDS))
+        sweep(self._waiting, lambda waiting: waiting.accepted, self.header_timeout,
+              self._time_out, TURN_SECONDS)  # fmt: skip
+
+    def _time_out(self, waiting: Waiting) -> None:
+        self.refuse(waiting, HeadTimeout(arrived=bool(waiting.data)))

@@ -17,6 +17,7 @@ from typing import Any
 
 import gevent
 
+from service.server.deadlines import sweep
 from service.server.slots import Slots
 
 # what one connection's body may cost in reads before it is closed, as Go's
@@ -96,15 +97,5 @@ class Lingerer:
 
     def _sweep(self) -> None:
         """Close each connection whose deadline has passed, oldest first, one each
-        CLOSE_EVERY: a flood opened together meets its deadline together, and would come
-        back all at once, each connection a request (see HeadGate._sweep)."""
-        while True:
-            if self._held:
-                oldest = next(iter(self._held))
-                due = oldest.taken + self.timeout - time.monotonic()
-                if due <= 0:
-                    self.drop(oldest)
-                    due = CLOSE_EVERY
-            else:
-                due = self.timeout
-            gevent.sleep(max(due, CLOSE_EVERY))
+        CLOSE_EVERY: each would come back at once as a request (server/deadlines.py)."""
+        sweep(self._held, lambda lingering: lingering.taken, self.timeout, self.drop, CLOSE_EVERY)
