@@ -1,6 +1,7 @@
 """A connection flood from one client, and an honest client beside it (issue 18).
 
-The attacker, a process of its own, keeps `count` connections open to 127.0.0.1:
+The attacker, a process of its own, keeps `count` connections open to 127.0.0.1 (from
+the loopback SOURCES, the honest client from 127.0.0.1):
 "slow", each has sent part of a head and sends one more header byte a second;
 "idle", each is opened and left silent; "body" (R.U.D.Y., issue 25), each has sent
 a whole head that declares a body of BODY_BYTES and sends one byte of it a second,
@@ -40,6 +41,14 @@ RAMP_SECONDS = 15.0
 MEMORY_EVERY = 0.2
 SETTLE_SECONDS = 5.0
 CGROUP = Path("/sys/fs/cgroup/memory/docker")
+# the attacker's source addresses, all loopback. connect() picks a port by searching the
+# ephemeral range for one free towards its destination, the range's odd half first
+# (Linux's inet_hash_connect): from one address, ~19,000 connections fill that half, each
+# connect then takes about a millisecond, and the attacker falls behind the server's closes
+# and reopens them in bursts. Spread over these, every connect finds a port at once.
+SOURCES = tuple(f"127.0.0.{host}" for host in range(2, 6))
+# the port is chosen at connect() for the whole address pair, not at bind() for the source
+IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)
 
 
 @dataclass
@@ -101,6 +110,8 @@ class Attacker:
     def open_one(self) -> None:
         sock = socket.socket()
         sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
+        sock.bind((SOURCES[self.opened % len(SOURCES)], 0))
         sock.connect_ex(self.address)
         self.selector.register(sock, selectors.EVENT_WRITE)
         self.kinds[sock] = MIXED[self.opened % 3] if self.kind == "mixed" else self.kind
