@@ -42,8 +42,8 @@ MEMORY_EVERY = 0.2
 SETTLE_SECONDS = 5.0
 CGROUP = Path("/sys/fs/cgroup/memory/docker")
 # the attacker's source addresses, all loopback. connect() picks a port by searching the
-# ephemeral range for one free towards its destination, the range's odd half first
-# (Linux's inet_hash_connect): from one address, ~19,000 connections fill that half, each
+# ephemeral range for one free towards its destination, its even ports first
+# (Linux's __inet_hash_connect): from one address, ~19,000 connections fill that half, each
 # connect then takes about a millisecond, and the attacker falls behind the server's closes
 # and reopens them in bursts. Spread over these, every connect finds a port at once.
 SOURCES = tuple(f"127.0.0.{host}" for host in range(2, 6))

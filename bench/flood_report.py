@@ -6,7 +6,7 @@ import re
 from datetime import date
 from pathlib import Path
 
-from bench.flood import HONEST_EVERY, HONEST_TIMEOUT, FloodRun
+from bench.flood import HONEST_EVERY, HONEST_TIMEOUT, SOURCES, FloodRun
 
 HEADING = "## Connection flood"
 MIB = 2**20
@@ -63,7 +63,9 @@ def flood_lines(runs: list[FloodRun]) -> list[str]:
         "",
         f"Measured on {date.today().isoformat()} on {machine}, server alone (the host's "
         "network namespace, the compose limits), each target in turn (bench/flood.py). One "
-        "attacker process keeps N connections open to 127.0.0.1 and opens again at once any "
+        f"attacker process keeps N connections open to 127.0.0.1, from {len(SOURCES)} other "
+        "loopback addresses (from one, its connects wait on the kernel's search for a "
+        "free port), and opens again at once any "
         "the server closes: **slow**, each has sent part of a request head and sends one "
         "more header byte a second; **idle**, each is opened and left silent; **body** "
         "(R.U.D.Y.), each has sent a whole `POST /` head declaring a 100,000-byte body and "
