@@ -227,7 +227,8 @@ def test_a_new_connection_with_no_byte_yet_is_evicted_after_every_started_head()
 
 class Clock:
     def __init__(self) -> None:
-        self.now = 0.0
+        # a monotonic clock's reading is no small number: times are subtracted, not added
+        self.now = 1000.0
 
     def __call__(self) -> float:
         return self.now
@@ -246,7 +247,7 @@ def test_a_young_silent_connection_is_spared_while_the_slots_have_headroom() -> 
     slots.admit(fourth)
     assert [c.evicted for c in (first, second, third, fourth)] == [True, False, False, False]
     # past the grace, the oldest silent one goes as soon as the slots are full
-    clock.now = SILENT_GRACE
+    clock.now += SILENT_GRACE
     slots.admit(Connection())
     assert second.evicted
     assert slots.open == 3
@@ -266,3 +267,43 @@ def test_a_connection_changing_hands_keeps_its_slot_and_evicts_nobody() -> None:
     assert slots.open == 2
     slots.closed(waiting)
     assert slots.open == 2
+
+
+def test_a_silent_connection_may_be_evicted_once_its_grace_has_passed() -> None:
+    # with headroom left, only its age decides: younger than SILENT_GRACE, or not
+    clock = Clock()
+    slots = Slots(limit=1, headroom=2, clock=clock)
+    first, second = Connection(), Connection()
+    slots.admit(first)
+    clock.now += SILENT_GRACE / 2
+    slots.admit(second)
+    assert not first.evicted
+    clock.now += SILENT_GRACE / 2
+    slots.admit(Connection())
+    assert (first.evicted, second.evicted) == (True, False)
+
+
+def test_a_head_begun_then_parsed_is_never_evicted() -> None:
+    # the common path: its first bytes come (awaiting_head), then the app answers (busy)
+    slots = Slots(limit=1)
+    answering = Connection()
+    slots.admit(answering)
+    slots.awaiting_head(answering)
+    slots.busy(answering)
+    assert slots.open == 1
+    slots.admit(Connection())
+    assert not answering.evicted
+    assert slots.open == 2
+
+
+def test_a_connection_that_changed_hands_is_evicted_as_a_silent_one() -> None:
+    # the greenlet's connection waits for gunicorn to parse its head: silent, and in turn
+    clock = Clock()
+    slots = Slots(limit=1, headroom=1, clock=clock)
+    waiting, greenlet = Connection(), Connection()
+    slots.admit(waiting)
+    slots.transfer(waiting, greenlet)
+    clock.now += SILENT_GRACE
+    slots.admit(Connection())
+    assert greenlet.evicted
+    assert slots.open == 1
