@@ -4,8 +4,9 @@
 #            root (the interpreter, its standard library and the shared libraries
 #            they load: image/assemble_root.py); the SBOM, OS packages included
 #   runtime  FROM scratch: that root, then the dependencies' wheels installed in one
-#            layer and the project's in a later one, by the build stage's pip through
-#            read-only mounts. No shell, no package manager, no pip, no compiler
+#            layer, the standard modules the server loads compiled in the next, and
+#            the project's wheel in a later one, by the build stage's pip and Python
+#            through read-only mounts. No shell, no package manager, no pip, no compiler
 #   debug    the runtime and busybox, for `docker exec -it ... sh` (docs/image.md)
 # `docker build .` and `docker compose up --build` give the runtime: the last stage.
 #
@@ -24,8 +25,9 @@ RUN python3 -m venv /opt/tools
 COPY requirements-build.lock ./
 RUN --mount=type=cache,target=/root/.cache/pip \
     /opt/tools/bin/pip install --require-hashes -r requirements-build.lock
-# what installs the wheels in the shell-less runtime, beside the pip it runs
-COPY image/install_wheels.py /opt/tools/
+# what installs the wheels and compiles the standard modules in the shell-less
+# runtime, beside the pip it runs
+COPY image/install_wheels.py image/compile_stdlib.py /opt/tools/
 
 # dependencies first, from the hash-checked lock, so that a change to service/
 # rebuilds only what follows; the cache mount keeps the downloads when the lock
@@ -67,6 +69,10 @@ ENV PATH=/opt/venv/bin:/usr/local/bin:/usr/bin:/bin \
 RUN --mount=type=bind,from=build,source=/opt/tools,target=/mnt \
     --mount=type=bind,from=build,source=/wheels/deps,target=/srv \
     ["/mnt/bin/python", "/mnt/install_wheels.py", "/srv"]
+# the standard modules the server loads, compiled: the root is read-only, so each of
+# its processes would compile them again at every start (image/compile_stdlib.py)
+RUN --mount=type=bind,from=build,source=/opt/tools,target=/mnt \
+    ["/opt/venv/bin/python", "/mnt/compile_stdlib.py"]
 # the project, a layer of its own: a change to service/ re-ships only this one
 RUN --mount=type=bind,from=build,source=/opt/tools,target=/mnt \
     --mount=type=bind,from=build,source=/wheels/project,target=/srv \

@@ -1,0 +1,75 @@
+"""Compile the standard-library modules the server loads, in the shell-less runtime stage.
+
+    /opt/venv/bin/python /mnt/compile_stdlib.py
+
+The runtime's standard library comes without `__pycache__` (image/assemble_root.py,
+as distroless ships it), and its root filesystem is read-only, so every process of the
+server compiled each module it imported, at every start. Measured on the bench image
+(docker run, read-only, five starts each): 0.73 s from start to the first 200 and
+78 MiB idle, against 0.44 s and 64 MiB with the library compiled. All of it compiled
+adds 10.4 MB to the image; what the server loads, about 4 MB.
+
+It runs after the dependencies are installed and before the project, so that a change
+to service/ leaves this layer alone. It imports what a worker imports, gevent patched
+first, and the few standard modules the project or a request adds (PROJECT_NEEDS;
+tests/test_compile_stdlib.py holds that list whole). Then it writes an unchecked-hash
+`.pyc` beside each standard module loaded: the image never changes, so nothing needs
+to check the source again.
+"""
+
+import importlib
+import py_compile
+import sys
+import sysconfig
+from pathlib import Path
+
+# what the server's processes import from its dependencies
+DEPENDENCIES = (
+    "gunicorn.app.wsgiapp", "gunicorn.arbiter", "gunicorn.glogging",
+    "gunicorn.workers.ggevent", "flask", "prometheus_client",
+    "prometheus_client.multiprocess",
+)  # fmt: skip
+# standard modules that service/ or a request loads and the dependencies do not:
+# IDNA for socket names, importlib's readers for the package's own files
+PROJECT_NEEDS = (
+    "encodings.idna", "stringprep", "importlib.readers", "importlib.resources.readers",
+)  # fmt: skip
+
+
+def load() -> None:
+    """Import what a worker imports; gevent patches first, as the worker does."""
+    # imported here: its patching must come before the rest
+    import gevent.monkey
+
+    gevent.monkey.patch_all()
+    for name in DEPENDENCIES + PROJECT_NEEDS:
+        importlib.import_module(name)
+
+
+def loaded_standard_modules() -> list[Path]:
+    """The source file of each standard-library module loaded (frozen ones have none)."""
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    sources = set()
+    for module in list(sys.modules.values()):
+        origin = getattr(getattr(module, "__spec__", None), "origin", None)
+        if origin and origin.endswith(".py"):
+            path = Path(origin)
+            if path.is_relative_to(stdlib) and not {"site-packages", "dist-packages"} & set(
+                path.parts
+            ):
+                sources.add(path)
+    return sorted(sources)
+
+
+def main() -> None:
+    load()
+    for source in loaded_standard_modules():
+        py_compile.compile(
+            str(source),
+            doraise=True,
+            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+        )
+
+
+if __name__ == "__main__":
+    main()
