@@ -3,7 +3,7 @@
 From one source, ~19,000 connections to one port fill the half of the ephemeral range
 that connect() searches first, and each connect then costs the attacker about a
 millisecond: it falls behind the server's closes and reopens them in bursts, which
-measured the client, not the server (docs/performance.md).
+measured the client, not the server (docs/decisions.md).
 """
 
 import socket
@@ -23,7 +23,7 @@ def listener() -> Iterator[socket.socket]:
         yield server
 
 
-def test_the_attackers_connections_come_from_every_source_in_turn(
+def test_the_attackers_connections_come_from_every_source_alike(
     listener: socket.socket,
 ) -> None:
     attacker = Attacker(listener.getsockname()[1], CONNECTIONS, "idle")
