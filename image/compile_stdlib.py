@@ -30,9 +30,12 @@ DEPENDENCIES = (
     "prometheus_client.multiprocess",
 )  # fmt: skip
 # standard modules that service/ or a request loads and the dependencies do not:
-# IDNA for socket names, importlib's readers for the package's own files
+# IDNA for socket names, importlib's readers for the package's own files, and the
+# metadata and resources adapters that Python 3.13 loads later than 3.11 does
 PROJECT_NEEDS = (
     "encodings.idna", "stringprep", "importlib.readers", "importlib.resources.readers",
+    "importlib.metadata._adapters", "importlib.metadata._text",
+    "importlib.resources._adapters",
 )  # fmt: skip
 
 
