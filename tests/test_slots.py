@@ -196,11 +196,17 @@ def test_a_kept_alive_head_queues_behind_older_heads() -> None:
     assert (first.evicted, second.evicted) == (False, True)
 
 
-def test_when_every_slot_is_busy_nobody_is_evicted() -> None:
+# parsed at once (a whole head at accept), or once its first bytes had come (the
+# common path: awaiting_head, then the app answers)
+@pytest.mark.parametrize("began_first", [False, True])
+def test_when_every_slot_is_busy_nobody_is_evicted(began_first: bool) -> None:
     slots = Slots(limit=1)
     answering = Connection()
     slots.admit(answering)
+    if began_first:
+        slots.awaiting_head(answering)
     slots.busy(answering)
+    assert slots.open == 1
     slots.admit(Connection())
     assert not answering.evicted
     assert slots.open == 2
@@ -281,19 +287,6 @@ def test_a_silent_connection_may_be_evicted_once_its_grace_has_passed() -> None:
     clock.now += SILENT_GRACE / 2
     slots.admit(Connection())
     assert (first.evicted, second.evicted) == (True, False)
-
-
-def test_a_head_begun_then_parsed_is_never_evicted() -> None:
-    # the common path: its first bytes come (awaiting_head), then the app answers (busy)
-    slots = Slots(limit=1)
-    answering = Connection()
-    slots.admit(answering)
-    slots.awaiting_head(answering)
-    slots.busy(answering)
-    assert slots.open == 1
-    slots.admit(Connection())
-    assert not answering.evicted
-    assert slots.open == 2
 
 
 def test_a_connection_that_changed_hands_is_evicted_as_a_silent_one() -> None:
