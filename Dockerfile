@@ -53,6 +53,7 @@ RUN /opt/tools/bin/pip wheel --no-cache-dir --no-deps --no-build-isolation \
     && mkdir /sbom \
     && /opt/tools/bin/cyclonedx-py environment --output-reproducible --of JSON \
        -o /sbom/ibdevserver.cdx.json /opt/venv/bin/python \
+    && /opt/tools/bin/python -m image.sbom /sbom/ibdevserver.cdx.json ibdevserver \
     && python3 -m image.os_packages /rootfs /sbom/ibdevserver.cdx.json
 
 FROM scratch AS runtime
