@@ -10,6 +10,9 @@ from typing import Any
 
 import docker
 import pytest
+from packageurl import PackageURL
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from testcontainers.compose import DockerCompose
 
 from bench.layers import Layer, image_layers
@@ -167,23 +170,45 @@ def test_labels_name_the_package_its_version_licence_source_and_revision(
     assert labels["org.opencontainers.image.revision"] == SOURCE_REVISION
 
 
-def normalized(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def python_components(sbom: dict[str, Any]) -> list[dict[str, Any]]:
-    return [c for c in sbom["components"] if not c.get("purl", "").startswith(OS_PURLS)]
-
-
-def test_sbom_lists_exactly_the_installed_distributions(sbom: dict[str, Any]) -> None:
+def test_sbom_has_one_pypi_purl_for_each_installed_distribution(sbom: dict[str, Any]) -> None:
     installed = json.loads(
         run_in(TEST_IMAGE, "python", "-c",
                "import importlib.metadata as m, json; "
                "print(json.dumps([[d.metadata['Name'], d.version] for d in m.distributions()]))")
     )  # fmt: skip
-    listed = {(normalized(c["name"]), c["version"]) for c in python_components(sbom)}
-    assert listed == {(normalized(name), version) for name, version in installed}
-    assert ("ibdevserver", metadata()["version"]) in listed
+    components = [sbom["metadata"]["component"], *sbom["components"]]
+    listed = [c["purl"] for c in components if c["purl"].startswith("pkg:pypi/")]
+    assert len(listed) == len(installed)
+    assert set(listed) == {PackageURL("pypi", name=name, version=version).to_string()
+                           for name, version in installed}  # fmt: skip
+
+
+def test_every_sbom_component_has_a_purl_of_a_kind_a_scanner_matches(sbom: dict[str, Any]) -> None:
+    assert [c["name"] for c in sbom["components"] if not c.get("purl", "").startswith(
+        ("pkg:pypi/", *OS_PURLS))] == []  # fmt: skip
+
+
+def test_sbom_root_is_the_package_at_its_version_needing_what_it_requires(
+    sbom: dict[str, Any],
+) -> None:
+    package = metadata()
+    root = sbom["metadata"]["component"]
+    assert (root["type"], root["name"], root["version"], root["purl"]) == (
+        "application", package["name"], package["version"],
+        f"pkg:pypi/{package['name']}@{package['version']}",
+    )  # fmt: skip
+    parser = configparser.ConfigParser()
+    parser.read(ROOT / "setup.cfg")
+    requires = {canonicalize_name(Requirement(line).name)
+                for line in parser["options"]["install_requires"].splitlines() if line}  # fmt: skip
+    names = {c["bom-ref"]: canonicalize_name(c["name"]) for c in sbom["components"]}
+    (needs,) = [d.get("dependsOn", []) for d in sbom["dependencies"] if d["ref"] == root["bom-ref"]]
+    assert {names[ref] for ref in needs} == requires
+
+
+def test_sbom_holds_no_path_of_the_build_machine(sbom: dict[str, Any]) -> None:
+    text = json.dumps(sbom)
+    assert [path for path in ("file:", "/wheels/", '"/src', "/opt/tools") if path in text] == []
 
 
 STATUS_PARAGRAPHS = """
