@@ -31,11 +31,12 @@ DEPENDENCIES = (
 )  # fmt: skip
 # standard modules that service/ or a request loads and the dependencies do not:
 # IDNA for socket names, importlib's readers for the package's own files, and the
-# metadata and resources adapters that Python 3.13 loads later than 3.11 does
+# metadata and resources adapters that Python 3.13 loads later than 3.11 does, and
+# ctypes, through which /posture asks the kernel what gVisor's /proc leaves out
 PROJECT_NEEDS = (
     "encodings.idna", "stringprep", "importlib.readers", "importlib.resources.readers",
     "importlib.metadata._adapters", "importlib.metadata._text",
-    "importlib.resources._adapters",
+    "importlib.resources._adapters", "ctypes",
 )  # fmt: skip
 
 

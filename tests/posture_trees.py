@@ -7,6 +7,8 @@ posture checks read, as the kernel and the engine would have made them.
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from service.procfs.self_probes import Probes
+
 # CAP_LAST_CAP 40 (CAP_CHECKPOINT_RESTORE): every capability is 41 bits
 EVERY_CAPABILITY = "000001ffffffffff"
 DOCKER_DEFAULT = "00000000a80425fb"
@@ -25,7 +27,12 @@ class Container:
     """How a container was run; the defaults are the hardened compose stack."""
 
     cgroup: str = "v2"
+    # the host's cgroup namespace shared (--cgroupns=host): /proc/<pid>/cgroup names
+    # the container's cgroup deep in the host's tree, where its limits are
+    host_cgroupns: bool = False
     uid: int = 10001
+    gid: int = 10001
+    groups: list[int] = field(default_factory=lambda: [10001])
     effective: str = NONE
     bounding: str = NONE
     no_new_privs: int = 1
@@ -51,6 +58,14 @@ class Container:
     shell: bool = False
     host_ipc: bool = False
     host_uts: bool = False
+    # what the kernel answers the server's worker: prctl, and an unshare tried by a child
+    user_namespace_allowed: bool = False
+
+    @property
+    def probes(self) -> Probes:
+        answer = ((True, "unshare(CLONE_NEWUSER) succeeded") if self.user_namespace_allowed
+                  else (False, "unshare(CLONE_NEWUSER) failed with EPERM"))  # fmt: skip
+        return Probes(lambda: bool(self.no_new_privs), lambda: answer)
 
     @property
     def server_pid(self) -> int:
@@ -70,8 +85,11 @@ def status(name: str, pid: int, parent: int, container: Container | None = None)
     if container is not None:
         uid = container.uid
         permitted = container.effective
+        gid = container.gid
         lines += [
             f"Uid:\t{uid}\t{uid}\t{uid}\t{uid}",
+            f"Gid:\t{gid}\t{gid}\t{gid}\t{gid}",
+            f"Groups:\t{' '.join(str(group) for group in container.groups)} ",
             f"CapPrm:\t{permitted}",
             f"CapEff:\t{container.effective}",
             f"CapBnd:\t{container.bounding}",
@@ -101,7 +119,10 @@ def mountinfo(container: Container) -> str:
         ),
     ]
     if container.cgroup == "v1":
-        mounts += [(f"/sys/fs/cgroup/{name}", "/docker/0123abcd", "cgroup", ro)
+        # with the host's cgroup namespace (Docker's default on v1), each controller's
+        # mount shows the container's cgroup as its root
+        shown = "/docker/0123abcd" if container.host_cgroupns else "/"
+        mounts += [(f"/sys/fs/cgroup/{name}", shown, "cgroup", ro)
                    for name in ("memory", "cpu,cpuacct", "pids")]  # fmt: skip
     if not container.privileged:
         # the engine's read-only and masked paths, which privileged mode leaves out
@@ -125,14 +146,29 @@ def device(index: int, point: str, root: str) -> str:
     )
 
 
+# the container's cgroup in the host's tree, as systemd's cgroup driver names it
+HOST_CGROUP = f"/system.slice/docker-{CONTAINER_ID}.scope"
+
+
 def cgroups(root: Path, container: Container) -> None:
     limited = container.limited
     if container.cgroup == "v2":
+        # with the host's namespace, the root is the host's and the limits are deeper
+        own = f"/sys/fs/cgroup{HOST_CGROUP}" if container.host_cgroupns else "/sys/fs/cgroup"
+        write(root, f"/proc/{container.server_pid}/cgroup",
+              f"0::{HOST_CGROUP if container.host_cgroupns else '/'}\n")  # fmt: skip
         write(root, "/sys/fs/cgroup/cgroup.controllers", "cpu memory pids\n")
-        write(root, "/sys/fs/cgroup/memory.max", "268435456\n" if limited else "max\n")
-        write(root, "/sys/fs/cgroup/cpu.max", "200000 100000\n" if limited else "max 100000\n")
-        write(root, "/sys/fs/cgroup/pids.max", "128\n" if limited else "max\n")
+        write(root, f"{own}/memory.max", "268435456\n" if limited else "max\n")
+        write(root, f"{own}/cpu.max", "200000 100000\n" if limited else "max 100000\n")
+        write(root, f"{own}/pids.max", "128\n" if limited else "max\n")
+        if container.host_cgroupns:
+            # the host's own root: no limit there
+            write(root, "/sys/fs/cgroup/memory.max", "max\n")
         return
+    path = "/docker/0123abcd" if container.host_cgroupns else "/"
+    write(root, f"/proc/{container.server_pid}/cgroup",
+          "".join(f"{index}:{name}:{path}\n"
+                  for index, name in enumerate(("memory", "cpu,cpuacct", "pids"), 3)))  # fmt: skip
     write(root, "/sys/fs/cgroup/memory/memory.limit_in_bytes",
           "268435456\n" if limited else "9223372036854771712\n")  # fmt: skip
     write(root, "/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us", "200000\n" if limited else "-1\n")
@@ -159,8 +195,10 @@ def processes(root: Path, container: Container) -> None:
             write(root, "/proc/30/status", status("envoy", 30, 1))
     else:
         write(root, "/proc/1/status", status("gunicorn", 1, 0, container))
-    # a worker, as gunicorn forks them
+    # a worker, as gunicorn forks them: the process that answers /posture
     write(root, f"/proc/{server + 1}/status", status("gunicorn", server + 1, server, container))
+    (root / "proc" / "self").unlink(missing_ok=True)
+    (root / "proc" / "self").symlink_to(str(server + 1))
     if container.exec_process:
         write(root, "/proc/90/status", status("python", 90, 0))
     if container.sshd:
@@ -183,6 +221,7 @@ def namespaces(root: Path, container: Container) -> None:
     links = {
         "ipc": "ipc:[4026531839]" if container.host_ipc else "ipc:[4026532301]",
         "uts": "uts:[4026531838]" if container.host_uts else "uts:[4026532300]",
+        "cgroup": "cgroup:[4026531835]" if container.host_cgroupns else "cgroup:[4026532302]",
     }
     for name, target in links.items():
         (folder / name).unlink(missing_ok=True)
@@ -210,6 +249,10 @@ def build(root: Path, container: Container) -> Path:
     cgroups(root, container)
     write(root, "/proc/self/uid_map", "         0          0 4294967295\n")
     write(root, "/proc/sys/kernel/cap_last_cap", "40\n")
+    # the kernel's host-wide interfaces, root's and mode 0644 (sysrq-trigger 0200)
+    for path in ("/proc/sys/kernel/core_pattern", "/proc/sys/kernel/modprobe",
+                 "/sys/kernel/uevent_helper", "/proc/sysrq-trigger"):  # fmt: skip
+        write(root, path, "")
     devices = DEFAULT_DEV + container.devices
     if container.privileged:
         devices += ["sda", "sda1", "nvme0n1", "kmsg", "mem"]

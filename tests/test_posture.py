@@ -31,7 +31,7 @@ CARELESS = Container(
 
 
 def report_of(root: Path, container: Container) -> Report:
-    return assess(root, container.server_pid, frozenset([SERVER_PORT]))
+    return assess(root, container.server_pid, frozenset([SERVER_PORT]), container.probes)
 
 
 def verdicts(tmp_path: Path, container: Container) -> dict[str, str]:
@@ -132,7 +132,7 @@ def test_privileged_mode_is_named_even_for_a_non_root_user(tmp_path: Path) -> No
     container = Container(privileged=True, bounding=EVERY_CAPABILITY, seccomp=0, no_new_privs=0)
     assert failed_required(tmp_path, container) == {
         "not-privileged", "no-host-devices", "no-capabilities-beyond-default",
-        "no-capabilities", "seccomp-filter", "no-new-privileges",
+        "no-capabilities", "seccomp-filter", "no-new-privileges", "no-writable-kernel-interfaces",
     }  # fmt: skip
     found = evidence(tmp_path, container, "not-privileged")
     for signal in ("/sys rw", "/proc/sys rw", "(every capability)", "/proc unmasked",
@@ -159,7 +159,10 @@ def test_privileged_mode_is_named_even_for_a_non_root_user(tmp_path: Path) -> No
         (("/data/passwd", "/etc/passwd", "ext4", "ro"), "/data/passwd (host /etc/passwd, ro)"),
         (("/host/proc", "/", "proc", "rw"), "/host/proc (host /proc, rw)"),
         (("/hostdev", "/", "devtmpfs", "rw"), "/hostdev (host /dev, rw)"),
-        (("/images", "/var/lib/docker/image", "ext4", "ro"), "(host /var/lib/docker/image, ro)"),
+        (
+            ("/images", "/var/lib/docker/image", "ext4", "ro"),
+            "(host /var/lib/docker/image, ro: a container runtime's state)",
+        ),
     ],
 )
 def test_a_sensitive_host_path_fails_read_only_or_not(
@@ -188,18 +191,18 @@ def test_volumes_and_the_engines_own_files_are_not_findings(
 
 def test_a_mounted_docker_socket_fails(tmp_path: Path) -> None:
     container = Container(mounts=[("/var/run/docker.sock", "/docker.sock", "tmpfs", "rw")])
-    assert failed_required(tmp_path, container) == {"no-docker-socket"}
-    assert "/var/run/docker.sock" in evidence(tmp_path, container, "no-docker-socket")
+    assert failed_required(tmp_path, container) == {"no-runtime-socket"}
+    assert "/var/run/docker.sock" in evidence(tmp_path, container, "no-runtime-socket")
     # a read-only bind of a socket still lets whoever opens it talk to the engine
     report = report_of(build(tmp_path, container), container)
-    (remedy,) = [check.remedy for check in report.checks if check.id == "no-docker-socket"]
-    assert "(:ro does not help: remove it)" in remedy.docker_run
+    (remedy,) = [check.remedy for check in report.checks if check.id == "no-runtime-socket"]
+    assert remedy.docker_run == "no -v of Docker's socket, read-only or not"
 
 
 def test_a_socket_at_the_usual_path_fails(tmp_path: Path) -> None:
     root = build(tmp_path, Container())
     write(root, "/run/docker.sock", "")
-    assert report_of(root, Container()).checks[REQUIRED.index("no-docker-socket")].status == "fail"
+    assert report_of(root, Container()).checks[REQUIRED.index("no-runtime-socket")].status == "fail"
 
 
 def test_a_device_beyond_the_default_fails(tmp_path: Path) -> None:
@@ -268,7 +271,7 @@ def test_seccomp_evidence_counts_the_filters(tmp_path: Path) -> None:
         ("/sys/fs/cgroup/pids.max", "pids-limit"),
         ("/proc/1/attr/current", "security-module-profile"),
         ("/proc/net/dev", "own-network-namespace"),
-        ("/proc/sys/kernel/cap_last_cap", "not-privileged"),
+        ("/proc/1/cgroup", "own-cgroup-namespace"),
     ],
 )
 def test_unreadable_evidence_is_unknown(tmp_path: Path, unreadable: str, check_id: str) -> None:
@@ -390,9 +393,12 @@ def test_host_mounts_a_host_bind_carries_count_as_its_own(tmp_path: Path) -> Non
         ("/host/run/docker.sock", "/run/docker.sock", "ext4", "rw"),
         ("/host/sys/fs/cgroup/memory", "/", "cgroup", "rw"),
     ])  # fmt: skip
-    assert failed_required(tmp_path, container) == {"no-sensitive-host-mounts"}
+    assert failed_required(tmp_path, container) == {"no-sensitive-host-mounts", "no-runtime-socket"}
     assert evidence(tmp_path, container, "no-sensitive-host-mounts").endswith(
         "host paths: /host (host /, ro, 3 host mounts beneath, 3 writable)"
+    )
+    assert evidence(tmp_path, container, "no-runtime-socket").endswith(
+        "Docker's socket at /host/run/docker.sock (beneath /host, bound from the host)"
     )
     assert verdicts(tmp_path, container)["cgroup-read-only"] == "pass"
 
@@ -423,7 +429,7 @@ def sample_verdicts(tmp_path: Path, sample: str) -> dict[str, tuple[str, str]]:
 def test_a_hardened_containers_real_mountinfo_has_no_other_writable_mount(tmp_path: Path) -> None:
     # Docker's masks bind /dev/null from the container's own /dev: not a host path
     result = sample_verdicts(tmp_path, "mountinfo-hardened.txt")
-    for check_id in ("no-other-writable-mounts", "no-sensitive-host-mounts", "no-docker-socket"):
+    for check_id in ("no-other-writable-mounts", "no-sensitive-host-mounts", "no-runtime-socket"):
         assert result[check_id][0] == "pass", result[check_id]
     assert "/proc masked: /proc/keys, /proc/timer_list" in result["not-privileged"][1]
 
@@ -444,7 +450,7 @@ def test_a_docker_socket_is_a_writable_bind_whatever_filesystem_it_comes_from(
     tmp_path: Path, sample: str, point: str
 ) -> None:
     result = sample_verdicts(tmp_path, sample)
-    assert result["no-docker-socket"][0] == "fail"
+    assert result["no-runtime-socket"][0] == "fail"
     assert result["no-other-writable-mounts"] == (
         "fail",
         f"/proc/1/mountinfo writable: {point}",

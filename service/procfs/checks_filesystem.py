@@ -2,15 +2,17 @@
 
 from service.procfs.evidence import listed
 from service.procfs.host import Host, Unreadable
-from service.procfs.host_paths import MANAGED_FILES, MEMORY_FILESYSTEMS
+from service.procfs.host_paths import HIDDEN, MANAGED_FILES, MEMORY_FILESYSTEMS
 from service.procfs.rules import CIS, CIS_URL, OWASP_URL, PSS_URL, Remedy, Verdict, rule
+from service.procfs.runtime_paths import runtime_of_socket, runtime_state
 
-DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
 # host paths whose mount gives a container the host (CIS 5.5)
 SENSITIVE_HOST_PATHS = (
     "/", "/etc", "/root", "/home", "/var/run", "/run", "/var/lib/docker", "/proc", "/sys",
     "/dev", "/boot", "/usr",
 )  # fmt: skip
+# the devices gVisor emulates itself: its FUSE and its TUN, not the host's
+GVISOR_DEV = {"fuse", "net"}
 # the /dev a container gets by default (runc's default devices and links), and the
 # kubelet's termination log
 DEFAULT_DEV = {
@@ -47,25 +49,6 @@ def read_only_root(host: Host) -> Verdict:
     raise Unreadable(f"/proc/{host.server_pid}/mountinfo has no / mount")
 
 
-@rule(
-    id="no-docker-socket",
-    title="The Docker socket is not mounted",
-    reference=f"{CIS} 5.31; OWASP Docker rule #1",
-    url=OWASP_URL,
-    remedy=Remedy(
-        compose="no volume of /var/run/docker.sock (:ro does not help: remove it)",
-        docker_run="no -v /var/run/docker.sock:... (:ro does not help: remove it)",
-        kubernetes="no hostPath volume of the container runtime's socket, read-only or not",
-    ),
-)
-def no_docker_socket(host: Host) -> Verdict:
-    mounted = {mount.point for mount in host.own_mounts.own if mount.point.endswith("docker.sock")}
-    present = {path for path in DOCKER_SOCKETS if host.exists(path)}
-    if found := sorted(mounted | present):
-        return False, f"docker.sock at {', '.join(found)}"
-    return True, f"/proc/{host.server_pid}/mountinfo: no docker.sock; none at /var/run or /run"
-
-
 def sensitive(path: str) -> bool:
     """`path` is a sensitive folder or lies inside one (every path lies inside `/`)."""
     return path == "/" or any(path == top or path.startswith(top + "/")
@@ -84,20 +67,30 @@ def sensitive(path: str) -> bool:
     ),
 )
 def no_sensitive_host_mounts(host: Host) -> Verdict:
-    found = []
+    found, hidden = [], []
     own, binds, carried = host.own_mounts.own, host.own_mounts.binds, host.own_mounts.carried
-    # the Docker socket is no-docker-socket's: on a host whose /run is a tmpfs it
+    # a runtime's socket is no-runtime-socket's: on a host whose /run is a tmpfs it
     # shows only its path within that tmpfs, so this check leaves it out everywhere alike
-    for mount in (mount for mount in own if not mount.point.endswith("docker.sock")):
+    for mount in (mount for mount in own if not runtime_of_socket(mount.point)):
         path = binds.get(mount.point)
-        if path is None or not sensitive(path) or path.startswith("/var/lib/docker/volumes/"):
+        if path == HIDDEN:
+            hidden.append(mount.point)
+            continue
+        if path is None or path.startswith("/var/lib/docker/volumes/"):
+            continue
+        state = runtime_state(path, mount.filesystem in MEMORY_FILESYSTEMS)
+        if runtime_of_socket(path) or not (state or sensitive(path)):
             continue
         beneath = carried.get(mount.point, [])
         writable = sum(inner.writable for inner in beneath)
         more = f", {len(beneath)} host mounts beneath, {writable} writable" if beneath else ""
-        found.append(f"{mount.point} (host {path}, {'rw' if mount.writable else 'ro'}{more})")
+        what = f": {state}" if state else ""
+        found.append(f"{mount.point} (host {path}, {'rw' if mount.writable else 'ro'}{more}{what})")
     if found:
         return False, f"/proc/{host.server_pid}/mountinfo host paths: {', '.join(found)}"
+    if hidden:
+        raise Unreadable(f"gVisor: /proc/{host.server_pid}/mountinfo does not show the host path "
+                         f"of {listed(hidden)}")  # fmt: skip
     return True, f"/proc/{host.server_pid}/mountinfo: no host system path mounted"
 
 
@@ -113,10 +106,13 @@ def no_sensitive_host_mounts(host: Host) -> Verdict:
     ),
 )
 def no_host_devices(host: Host) -> Verdict:
-    extra = [name for name in host.entries("/dev") if name not in DEFAULT_DEV]
+    default = DEFAULT_DEV | GVISOR_DEV if host.runtime.gvisor else DEFAULT_DEV
+    extra = [name for name in host.entries("/dev") if name not in default]
     if extra:
         shown = listed([f"/dev/{name}" for name in extra], 8)
         return False, f"/dev beyond the default set: {shown}"
+    if host.runtime.gvisor:
+        return True, "/dev: only the default devices and gVisor's own (fuse, net/tun)"
     return True, "/dev: only the default devices"
 
 

@@ -11,6 +11,8 @@ HOST_INTERFACES = ("docker0", "veth", "cni", "br-", "virbr", "flannel", "cali", 
 # (PROC_IPC_INIT_INO, PROC_UTS_INIT_INO in include/linux/proc_ns.h)
 HOST_IPC_NAMESPACE = "ipc:[4026531839]"
 HOST_UTS_NAMESPACE = "uts:[4026531838]"
+HOST_CGROUP_NAMESPACE = "cgroup:[4026531835]"
+GVISOR_OWN = "gVisor: its own kernel's, not the host's"
 TCP_LISTEN = "0A"
 # Docker's embedded DNS server listens in every container on a user-defined
 # network, at 127.0.0.11 (written little-endian in /proc/net/tcp)
@@ -106,6 +108,8 @@ def own_network_namespace(host: Host) -> Verdict:
     required=False,
 )
 def own_ipc_namespace(host: Host) -> Verdict:
+    if host.runtime.gvisor:
+        return True, f"{GVISOR_OWN}: System V IPC and /dev/shm live in the sandbox"
     path = f"/proc/{host.server_pid}/ns/ipc"
     namespace = host.link(path)
     evidence = f"{path} {namespace}"
@@ -132,6 +136,8 @@ def own_ipc_namespace(host: Host) -> Verdict:
     required=False,
 )
 def own_uts_namespace(host: Host) -> Verdict:
+    if host.runtime.gvisor:
+        return True, f"{GVISOR_OWN}: the hostname is the sandbox's"
     path = f"/proc/{host.server_pid}/ns/uts"
     namespace = host.link(path)
     evidence = f"{path} {namespace}"
@@ -146,6 +152,37 @@ def own_uts_namespace(host: Host) -> Verdict:
         pass  # no /etc/hostname outside an engine: the namespace decides alone
     if namespace == HOST_UTS_NAMESPACE:
         return False, evidence + " (the host's)"
+    return True, evidence
+
+
+@rule(
+    id="own-cgroup-namespace",
+    title="The container has a cgroup namespace of its own: it sees its own cgroup, not "
+    "the host's tree",
+    reference="Kubernetes on cgroup v2 and Docker's cgroup v2 default; CVE-2022-0492",
+    url=PSS_URL,
+    remedy=Remedy(
+        compose="cgroup: private",
+        docker_run="--cgroupns=private",
+        kubernetes="a cgroup v2 node (the runtime then gives each container its own)",
+    ),
+    required=False,
+)
+def own_cgroup_namespace(host: Host) -> Verdict:
+    if host.runtime.gvisor:
+        return True, f"{GVISOR_OWN}: the host's cgroups are not shown"
+    path = f"/proc/{host.server_pid}/cgroup"
+    # within a namespace of its own, every cgroup the server is in is that namespace's "/"
+    shown = [line.split(":", 2)[2] for line in host.read(path).splitlines() if line.count(":") >= 2]
+    deeper = sorted({cgroup for cgroup in shown if cgroup != "/"})
+    evidence = f"{path} {listed(deeper) if deeper else '/'}"
+    try:
+        namespace = host.link(f"/proc/{host.server_pid}/ns/cgroup")
+        evidence += f"; /proc/{host.server_pid}/ns/cgroup {namespace}"
+    except Unreadable:
+        namespace = ""
+    if deeper or namespace == HOST_CGROUP_NAMESPACE:
+        return False, evidence + " (the host's cgroup namespace: its whole tree is visible)"
     return True, evidence
 
 

@@ -1,15 +1,73 @@
-"""Checks of the container's cgroup limits, on cgroup v1 and v2."""
+"""Checks of the container's cgroup limits, on cgroup v1 and v2, and as gVisor shows them.
 
-from service.procfs.host import Host
+The files are read in the server's own cgroup, at the path /proc/<pid>/cgroup names
+beneath its controller's mount: with its own cgroup namespace that is the mount
+itself; with the host's (`--cgroupns=host`) it is deep in the host's tree.
+"""
+
+from service.procfs.host import Host, Unreadable
 from service.procfs.rules import CIS, OWASP_URL, Remedy, Verdict, rule
 
 # a v1 memory limit this high is the kernel's "no limit" (PAGE_COUNTER_MAX pages)
 V1_UNLIMITED = 2**62
+KIB = 1024
+MIB = 1024 * KIB
+
+
+def server_cgroup(host: Host, controller: str) -> str | None:
+    """The server's cgroup for `controller` ("" on v2), as /proc/<pid>/cgroup names it."""
+    try:
+        lines = host.read(f"/proc/{host.server_pid}/cgroup").splitlines()
+    except Unreadable:
+        return None
+    for line in lines:
+        _, _, rest = line.partition(":")
+        controllers, _, path = rest.partition(":")
+        if controller in controllers.split(",") or controllers == controller:
+            return path
+    return None
+
+
+def cgroup_file(host: Host, folder: str, name: str) -> str:
+    """Where file `name` of the server's cgroup is: beneath the mount at
+    /sys/fs/cgroup/`folder` ("" on v2), the server's cgroup less the mount's root."""
+    point = f"/sys/fs/cgroup/{folder}".rstrip("/")
+    controller = folder.split(",")[0]
+    own = server_cgroup(host, controller)
+    mount = next((mount for mount in host.mounts if mount.point == point), None)
+    if own is None or mount is None or mount.filesystem not in ("cgroup", "cgroup2"):
+        return f"{point}/{name}"
+    base = mount.root.rstrip("/")
+    if own != base and not own.startswith(base + "/"):
+        # a cgroup outside the mount's view ("/.." beneath a namespace's root)
+        return f"{point}/{name}"
+    below = own[len(base) :].strip("/")
+    return f"{point}/{below}/{name}" if below else f"{point}/{name}"
 
 
 def cgroup_value(host: Host, v1: str, v2: str) -> tuple[str, str]:
-    path = f"/sys/fs/cgroup/{v2}" if host.cgroup_v2() else f"/sys/fs/cgroup/{v1}"
+    folder, _, name = ("", "", v2) if host.cgroup_v2() else v1.rpartition("/")
+    path = cgroup_file(host, folder, name)
     return path, host.read(path).strip()
+
+
+def gvisor_memory(host: Host) -> Verdict:
+    """gVisor is given min(the limit, the host's memory) (runsc/sandbox: --total-memory)
+    and shows it as MemTotal and in its own cgroupfs alike: a limit is told from the
+    host's total by being a whole number of MiB, as limits are written."""
+    try:
+        path, value = cgroup_value(host, "memory/memory.limit_in_bytes", "memory.max")
+        total = int(value)
+    except Unreadable:
+        path = "/proc/meminfo MemTotal"
+        line = next(line for line in host.read("/proc/meminfo").splitlines()
+                    if line.startswith("MemTotal:"))  # fmt: skip
+        total = int(line.split()[1]) * KIB
+    evidence = f"gVisor: {path} {total // KIB} kB, the memory gVisor was given"
+    if total % MIB:
+        raise Unreadable(f"{evidence}: not a whole number of MiB, so most likely the host's "
+                         "memory and no limit; a limit cannot be told from it")  # fmt: skip
+    return True, f"{evidence} ({total // MIB} MiB: a limit, not the host's total)"
 
 
 @rule(
@@ -24,6 +82,8 @@ def cgroup_value(host: Host, v1: str, v2: str) -> tuple[str, str]:
     ),
 )
 def memory_limit(host: Host) -> Verdict:
+    if host.runtime.gvisor:
+        return gvisor_memory(host)
     path, value = cgroup_value(host, "memory/memory.limit_in_bytes", "memory.max")
     limited = value != "max" and int(value) < V1_UNLIMITED
     return limited, f"{path} {value}"
@@ -41,14 +101,20 @@ def memory_limit(host: Host) -> Verdict:
     ),
 )
 def cpu_limit(host: Host) -> Verdict:
+    if host.runtime.gvisor and not host.exists("/sys/fs/cgroup/cpu"):
+        online = host.read("/sys/devices/system/cpu/online").strip()
+        raise Unreadable(
+            f"gVisor: /sys/devices/system/cpu/online {online}: the host's CPUs, or the quota "
+            "rounded up (at least 2); the quota itself it does not show"
+        )
     if host.cgroup_v2():
         path, value = cgroup_value(host, "", "cpu.max")
         quota, _, period = value.partition(" ")
         evidence = f"{path} {value}"
     else:
         folder = "cpu,cpuacct" if host.exists("/sys/fs/cgroup/cpu,cpuacct") else "cpu"
-        quota_path = f"/sys/fs/cgroup/{folder}/cpu.cfs_quota_us"
-        period_path = f"/sys/fs/cgroup/{folder}/cpu.cfs_period_us"
+        quota_path = cgroup_file(host, folder, "cpu.cfs_quota_us")
+        period_path = cgroup_file(host, folder, "cpu.cfs_period_us")
         quota = host.read(quota_path).strip()
         period = host.read(period_path).strip()
         evidence = f"{quota_path} {quota}, {period_path} {period}"
@@ -69,5 +135,8 @@ def cpu_limit(host: Host) -> Verdict:
     ),
 )
 def pids_limit(host: Host) -> Verdict:
+    if host.runtime.gvisor and not host.exists("/sys/fs/cgroup/pids"):
+        raise Unreadable("gVisor: no cgroup files; the host's pids limit counts gVisor's own "
+                         "threads, which cannot be seen from inside")  # fmt: skip
     path, value = cgroup_value(host, "pids/pids.max", "pids.max")
     return value != "max" and int(value) >= 0, f"{path} {value}"

@@ -1,8 +1,8 @@
 """Checks of the server's own process: its user, capabilities, privileges, PID namespace."""
 
-from service.procfs.capabilities import beyond_docker_default
+from service.procfs.capabilities import CAPABILITY_NAMES, beyond_docker_default
 from service.procfs.evidence import listed
-from service.procfs.host import Host
+from service.procfs.host import Host, Unreadable
 from service.procfs.rules import CIS, OWASP_URL, PSS_URL, Remedy, Verdict, rule
 
 CAPABILITY_SETS = ("CapEff", "CapPrm", "CapAmb", "CapBnd")
@@ -32,8 +32,48 @@ def non_root_user(host: Host) -> Verdict:
     return ids["effective"] != 0, f"{host.server.path} Uid {written}"
 
 
+@rule(
+    id="non-root-group",
+    title="The server's group is not root's, nor any of its supplementary groups",
+    reference=f"{CIS} 4.1; PSS restricted: runAsGroup",
+    url=PSS_URL,
+    remedy=Remedy(
+        compose="user: 10001:10001 (a group as well as a user), no group_add: [0]",
+        docker_run="--user 10001:10001, no --group-add 0",
+        kubernetes="securityContext.runAsGroup: 10001, no 0 in supplementalGroups",
+    ),
+    required=False,
+)
+def non_root_group(host: Host) -> Verdict:
+    # group 0 owns files root made for its group: /etc/shadow on some images, sockets
+    ids = host.server.ids("Gid")
+    groups = host.server.document.get("Groups", [])
+    members = (
+        [group for group in groups if isinstance(group, int)] if isinstance(groups, list) else []
+    )
+    written = " ".join(str(ids[part]) for part in ("real", "effective", "saved", "filesystem"))
+    evidence = f"{host.server.path} Gid {written}; Groups {' '.join(map(str, members)) or '(none)'}"
+    return 0 not in (ids["real"], ids["effective"], *members), evidence
+
+
+def capability_masks(host: Host) -> dict[str, tuple[int, str]]:
+    """Each set's value and how it was read. A kernel or sandbox that writes no CapAmb
+    line (gVisor) still bounds it: an ambient capability must be permitted and
+    inheritable (capabilities(7)), so CapPrm & CapInh holds every one there can be."""
+    masks = {}
+    for key in CAPABILITY_SETS:
+        if key == "CapAmb" and "CapAmb" not in host.server.document:
+            bound = host.server.mask("CapPrm")[0]
+            if "CapInh" in host.server.document:
+                bound &= host.server.mask("CapInh")[0]
+            masks[key] = (bound, f"(no line; at most CapPrm & CapInh, {bound:016x})")
+        else:
+            masks[key] = host.server.mask(key)
+    return masks
+
+
 def capability_evidence(host: Host, beyond: dict[str, list[str]]) -> str:
-    masks = [f"{key} {host.server.mask(key)[1]}" for key in CAPABILITY_SETS]
+    masks = [f"{key} {written}" for key, (_, written) in capability_masks(host).items()]
     extra = "; ".join(f"{key} beyond Docker's default: {', '.join(names)}"
                       for key, names in beyond.items() if names)  # fmt: skip
     return f"{host.server.path} {', '.join(masks)}" + (f"; {extra}" if extra else "")
@@ -51,7 +91,8 @@ def capability_evidence(host: Host, beyond: dict[str, list[str]]) -> str:
     ),
 )
 def capabilities_within_default(host: Host) -> Verdict:
-    beyond = {key: beyond_docker_default(host.server.mask(key)[0]) for key in CAPABILITY_SETS}
+    beyond = {key: beyond_docker_default(value)
+              for key, (value, _) in capability_masks(host).items()}  # fmt: skip
     return not any(beyond.values()), capability_evidence(host, beyond)
 
 
@@ -67,7 +108,7 @@ def capabilities_within_default(host: Host) -> Verdict:
     ),
 )
 def no_capabilities(host: Host) -> Verdict:
-    empty = all(host.server.mask(key)[0] == 0 for key in CAPABILITY_SETS)
+    empty = all(value == 0 for value, _ in capability_masks(host).values())
     return empty, capability_evidence(host, {})
 
 
@@ -83,8 +124,18 @@ def no_capabilities(host: Host) -> Verdict:
     ),
 )
 def no_new_privileges(host: Host) -> Verdict:
-    value = host.server.flag("NoNewPrivs")
-    return value, f"{host.server.path} NoNewPrivs {int(value)}"
+    if "NoNewPrivs" in host.server.document:
+        value = host.server.flag("NoNewPrivs")
+        return value, f"{host.server.path} NoNewPrivs {int(value)}"
+    # gVisor writes no such line: the flag is asked of the kernel by the server's own
+    # worker, which inherited it at fork (nothing here sets it)
+    missing = f"{host.server.path} has no NoNewPrivs line"
+    if not host.asked_by_server():
+        raise Unreadable(f"{missing}, and this process is not the server's to ask")
+    asked = host.probes.no_new_privs()
+    if asked is None:
+        raise Unreadable(f"{missing}, and prctl could not be called")
+    return asked, f"{missing}; prctl(PR_GET_NO_NEW_PRIVS) in the server's worker: {int(asked)}"
 
 
 @rule(
@@ -103,6 +154,12 @@ def seccomp_filter(host: Host) -> Verdict:
     evidence = f"{host.server.path} Seccomp {mode}"
     if "Seccomp_filters" in host.server.document:
         evidence += f", Seccomp_filters {host.server.number('Seccomp_filters')}"
+    if host.runtime.gvisor and mode != 2:
+        # what a filter is for, gVisor does more strongly (docs/security.md): the host's
+        # kernel sees only gVisor's own calls, under gVisor's own filter
+        return True, (f"{evidence}: gVisor's kernel in user space serves the server's system "
+                      "calls; the host's kernel sees only gVisor's, under gVisor's own seccomp "
+                      "filter")  # fmt: skip
     return mode == 2, evidence
 
 
@@ -169,9 +226,14 @@ def processes_outside(host: Host, init: int | None) -> tuple[list[str], int]:
 def privileged_signals(host: Host) -> list[tuple[bool, str]]:
     """What privileged mode changes, each as (whether it is so here, what was read)."""
     mounts = {mount.point: mount for mount in host.mounts}
-    last = int(host.read("/proc/sys/kernel/cap_last_cap"))
+    try:
+        last = int(host.read("/proc/sys/kernel/cap_last_cap"))
+    except Unreadable:
+        # gVisor has no such file: every capability this table names
+        last = len(CAPABILITY_NAMES) - 1
     bounding, written = host.server.mask("CapBnd")
-    full = bounding == (1 << (last + 1)) - 1
+    every = (1 << (last + 1)) - 1
+    full = bounding & every == every
     sysfs, proc_sys = mounts.get("/sys"), mounts.get("/proc/sys")
     sysfs_writable = sysfs is not None and sysfs.writable
     proc_sys_writable = proc_sys is None or proc_sys.writable
@@ -201,6 +263,12 @@ def privileged_signals(host: Host) -> list[tuple[bool, str]]:
 )
 def not_privileged(host: Host) -> Verdict:
     signals = privileged_signals(host)
+    if host.runtime.gvisor:
+        # its /sys and /proc/sys are its own kernel's, whatever their mount flags: what
+        # privileged mode would still give is every capability
+        full, bounding = signals[2]
+        return not full, (f"gVisor: /sys and /proc/sys are its own kernel's, not the host's; "
+                          f"{host.server.path} {bounding}")  # fmt: skip
     # the kernel's own interfaces writable: only privileged mode (or
     # systempaths=unconfined, as dangerous) does that to a container
     (sysfs_writable, _), (proc_sys_writable, _) = signals[:2]

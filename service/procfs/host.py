@@ -7,16 +7,28 @@ the path and the reason, never into an exception of its own.
 
 import functools
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
 from service.procfs.host_paths import OwnMounts, own_mounts
 from service.procfs.mounts import Mount, parse_mountinfo
+from service.procfs.runtime import GVISOR_MARK, Runtime, identify
+from service.procfs.self_probes import LIVE, Probes
 from service.procfs.status_parser import Field, IdSet, Mask, Mode, parse_hex, parse_status
 
 # a bound on the processes the checks read from /proc
 PROCESSES_READ = 4096
+# a bound on the entries a search of a bound folder for sockets looks at
+SOCKETS_SEARCHED = 2048
+
+
+def socket_file(path: str | Path) -> bool:
+    try:
+        return stat.S_ISSOCK(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 class Unreadable(Exception):
@@ -91,6 +103,7 @@ class Host:
     root: Path
     server_pid: int
     expected_ports: frozenset[int] = frozenset()
+    probes: Probes = LIVE
     _statuses: dict[int, ProcessStatus] = field(default_factory=dict, repr=False)
 
     def path(self, path: str) -> Path:
@@ -125,6 +138,32 @@ class Host:
             return sorted(os.listdir(self.path(path)))
         except OSError as error:
             raise Unreadable(f"{path}: {error.strerror}") from None
+
+    def is_socket(self, path: str) -> bool:
+        return socket_file(self.path(path))
+
+    def owner_writable(self, path: str) -> bool:
+        """Whether `path` belongs to the owner of `/` (root, here) and its mode lets that
+        owner write it; opens nothing. Under a user namespace the host's files belong to
+        nobody here, and so are no one's to write."""
+        try:
+            found, top = os.stat(self.path(path)), os.stat(self.root)
+        except OSError:
+            return False
+        return found.st_uid == top.st_uid and bool(found.st_mode & stat.S_IWUSR)
+
+    def sockets_beneath(self, path: str) -> list[str]:
+        """The sockets in folder `path` and beneath it, links not followed, looking at
+        no more than SOCKETS_SEARCHED entries."""
+        top = self.path(path)
+        found, seen = [], 0
+        for folder, folders, names in os.walk(top):
+            seen += len(folders) + len(names)
+            found += [os.path.join(folder, name) for name in names
+                      if socket_file(os.path.join(folder, name))]  # fmt: skip
+            if seen > SOCKETS_SEARCHED:
+                break
+        return sorted("/" + str(Path(item).relative_to(self.root)) for item in found)
 
     def writable(self, path: str) -> bool:
         """Whether this process may write `path` (asks the kernel; opens nothing)."""
@@ -164,7 +203,7 @@ class Host:
     @functools.cached_property
     def own_mounts(self) -> OwnMounts:
         """The server's mounts without those a bind of a host folder carried beneath it."""
-        return own_mounts(self.mounts)
+        return own_mounts(self.mounts, gvisor=self.runtime.gvisor)
 
     def ancestry(self) -> list[ProcessStatus]:
         """The server and each parent up to the first one outside this PID namespace."""
@@ -175,3 +214,44 @@ class Host:
 
     def cgroup_v2(self) -> bool:
         return self.exists("/sys/fs/cgroup/cgroup.controllers")
+
+    @functools.cached_property
+    def runtime(self) -> Runtime:
+        def text(path: str) -> str:
+            try:
+                return self.read(path)
+            except Unreadable:
+                return ""
+
+        try:
+            mounts = self.mounts
+        except Unreadable:
+            mounts = []
+        return identify(text("/proc/version"), text("/proc/cmdline"), self.exists(GVISOR_MARK),
+                        text("/proc/self/uid_map"), mounts)  # fmt: skip
+
+    def mount_of(self, path: str) -> Mount:
+        """The mount `path` lies on in the server's mount namespace: the deepest one."""
+        covering = [mount for mount in self.mounts if path == mount.point
+                    or path.startswith(mount.point.rstrip("/") + "/")]  # fmt: skip
+        if not covering:
+            raise Unreadable(f"/proc/{self.server_pid}/mountinfo has no mount for {path}")
+        return max(covering, key=lambda mount: len(mount.point))
+
+    def asked_by_server(self) -> bool:
+        """Whether the process reading these files is the server or one of its own (a
+        worker): then what it asks of the kernel about itself is the server's."""
+        try:
+            pid = self.status_of_self().number("Pid")
+            for _ in range(64):
+                if pid == self.server_pid:
+                    return True
+                if pid in (0, 1):
+                    return False
+                pid = self.status(pid).number("PPid")
+        except Unreadable:
+            return False
+        return False
+
+    def status_of_self(self) -> ProcessStatus:
+        return ProcessStatus(0, parse_status(self.read("/proc/self/status")))

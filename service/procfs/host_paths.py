@@ -29,6 +29,10 @@ KERNEL_VIEWS = {
     "devpts", "mqueue", "securityfs", "nsfs", "bpf", "debugfs", "tracefs", "fusectl",
     "pstore", "configfs", "hugetlbfs",
 }  # fmt: skip
+# gVisor's gofer: every file it passes from the host is a 9p mount whose root is "/",
+# whatever host path it came from
+GOFER_FILESYSTEM = "9p"
+HIDDEN = "(a host path gVisor does not show)"
 # filesystems in memory: one mounted whole is the container's own (a host tmpfs bound
 # whole cannot be told from it: a known limit); a part of one is a bind
 MEMORY_FILESYSTEMS = {"tmpfs", "shm", "ramfs"}
@@ -40,8 +44,9 @@ def whole_memory_devices(mounts: list[Mount]) -> frozenset[str]:
                      if mount.filesystem in MEMORY_FILESYSTEMS and mount.root == "/")  # fmt: skip
 
 
-def host_path(mount: Mount, own_devices: frozenset[str]) -> str | None:
-    """The host path `mount` shows, or None when it is the container's own.
+def host_path(mount: Mount, own_devices: frozenset[str], gvisor: bool = False) -> str | None:
+    """The host path `mount` shows, or None when it is the container's own; under
+    gVisor, HIDDEN for what its gofer passes in, but for the engine's own files.
 
     That is the mount's root field: the path within its source filesystem, which
     is the host's path when the host folder lies on the host's root filesystem.
@@ -61,6 +66,8 @@ def host_path(mount: Mount, own_devices: frozenset[str]) -> str | None:
         return None
     if mount.point in MANAGED_FILES and MANAGED_ROOT.search(mount.root):
         return None
+    if gvisor and mount.filesystem == GOFER_FILESYSTEM:
+        return None if mount.point in MANAGED_FILES else HIDDEN
     if mount.point in INIT_POINTS and not mount.writable:
         return None
     return mount.root
@@ -76,12 +83,12 @@ class OwnMounts:
     carried: dict[str, list[Mount]]
 
 
-def own_mounts(mounts: list[Mount]) -> OwnMounts:
+def own_mounts(mounts: list[Mount], gvisor: bool = False) -> OwnMounts:
     """Split `mounts`: a bind mount of a host folder brings the host's mounts beneath it
     along (Docker binds recursively); those describe the host, and count as the bind's."""
     devices = whole_memory_devices(mounts)
     binds = {mount.point: path for mount in mounts
-             if (path := host_path(mount, devices)) is not None}  # fmt: skip
+             if (path := host_path(mount, devices, gvisor)) is not None}  # fmt: skip
     own: list[Mount] = []
     carried: dict[str, list[Mount]] = {point: [] for point in binds}
     for mount in mounts:

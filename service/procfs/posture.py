@@ -12,21 +12,29 @@ from dataclasses import asdict, astuple, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from service.procfs import checks_filesystem, checks_isolation, checks_limits, checks_process
+from service.procfs import (
+    checks_escapes,
+    checks_filesystem,
+    checks_isolation,
+    checks_limits,
+    checks_process,
+)
 from service.procfs.host import Host, Unreadable
 from service.procfs.rules import RULES, Remedy, Rule
+from service.procfs.runtime import Runtime
+from service.procfs.self_probes import LIVE, Probes
 
 # the process first, then what it can reach, then its limits, then the rest;
 # within a module, the order the rules are declared in
-MODULES = [module.__name__ for module in
-           (checks_process, checks_filesystem, checks_limits, checks_isolation)]  # fmt: skip
+CHECK_MODULES = (checks_process, checks_filesystem, checks_escapes, checks_limits, checks_isolation)
+MODULES = [module.__name__ for module in CHECK_MODULES]
 ORDERED_RULES = sorted(RULES, key=lambda rule: (not rule.required,
                                                 MODULES.index(rule.decide.__module__)))  # fmt: skip
 
 # what privileged mode brings by itself, whatever else the container was given
 PRIVILEGED_EFFECTS = frozenset((
     "no-capabilities-beyond-default", "no-capabilities", "seccomp-filter", "no-host-devices",
-    "cgroup-read-only",
+    "cgroup-read-only", "no-writable-kernel-interfaces",
 ))  # fmt: skip
 
 __all__ = ["NOT_OBSERVABLE", "ORDERED_RULES", "RULES", "Check", "Report", "Status", "assess"]
@@ -100,6 +108,7 @@ class Counts:
 class Report:
     checks: list[Check]
     not_observable: tuple[Unobservable, ...]
+    runtime: Runtime
 
     @property
     def required(self) -> Counts:
@@ -113,6 +122,11 @@ class Report:
         """The report as the JSON view answers it (openapi.json's PostureReport)."""
         counts = {"required": self.required, "advisory": self.advisory}
         return {
+            "runtime": {
+                "name": self.runtime.name,
+                "kernel": self.runtime.kernel,
+                "evidence": self.runtime.evidence,
+            },
             "checks": [asdict(check) for check in self.checks],
             "summary": {
                 kind: {"pass": count.passed, "fail": count.failed, "unknown": count.unknown}
@@ -123,15 +137,17 @@ class Report:
 
 
 def run_check(rule: Rule, host: Host) -> Check:
+    remedy = rule.remedy
     try:
-        passed, evidence = rule.decide(host)
+        passed, evidence, *tailored = rule.decide(host)
         status = Status.PASS if passed else Status.FAIL
+        remedy = tailored[0] if tailored else remedy
     except Unreadable as error:
         status, evidence = Status.UNKNOWN, str(error)
     except (ValueError, IndexError, KeyError, ArithmeticError):
         status, evidence = Status.UNKNOWN, "the file could not be parsed"
     return Check(rule.id, rule.title, status, evidence, rule.reference, rule.url, rule.required,
-                 rule.remedy)  # fmt: skip
+                 remedy)  # fmt: skip
 
 
 def blame_privileged_mode(checks: list[Check]) -> list[Check]:
@@ -147,8 +163,14 @@ def blame_privileged_mode(checks: list[Check]) -> list[Check]:
             for check in checks]  # fmt: skip
 
 
-def assess(root: Path, server_pid: int, expected_ports: frozenset[int] = frozenset()) -> Report:
-    """Every check, in order, on the files under `root`, about process `server_pid`."""
-    host = Host(root, server_pid, expected_ports)
+def assess(
+    root: Path,
+    server_pid: int,
+    expected_ports: frozenset[int] = frozenset(),
+    probes: Probes = LIVE,
+) -> Report:
+    """Every check, in order, on the files under `root`, about process `server_pid`;
+    `probes` ask the kernel what no file shows (tests give their own)."""
+    host = Host(root, server_pid, expected_ports, probes)
     checks = [run_check(rule, host) for rule in ORDERED_RULES]
-    return Report(blame_privileged_mode(checks), NOT_OBSERVABLE)
+    return Report(blame_privileged_mode(checks), NOT_OBSERVABLE, host.runtime)

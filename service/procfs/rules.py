@@ -16,10 +16,6 @@ PSS_URL = "https://kubernetes.io/docs/concepts/security/pod-security-standards/"
 OWASP_URL = "https://cheatsheetseries.owasp.org/cheatsheets/Docker_Security_Cheat_Sheet.html"
 CIS_URL = "https://www.cisecurity.org/benchmark/docker"
 
-# passed, and the evidence: the file read and the value found
-Verdict = tuple[bool, str]
-Decide = Callable[[Host], Verdict]
-
 
 @dataclass(frozen=True)
 class Remedy:
@@ -28,6 +24,12 @@ class Remedy:
     compose: str
     docker_run: str
     kubernetes: str
+
+
+# passed, and the evidence: the file read and the value found; and where a failure's
+# remedy depends on what was found (which runtime's socket), that remedy
+Verdict = tuple[bool, str] | tuple[bool, str, Remedy]
+Decide = Callable[[Host], Verdict]
 
 
 @dataclass(frozen=True)

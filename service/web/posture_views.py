@@ -50,6 +50,7 @@ def text_table(report: Report) -> str:
         f"{required.unknown} unknown; advisory: {advisory.passed} passed, "
         f"{advisory.failed} failed, {advisory.unknown} unknown"
     )
+    lines.append(f"runtime: {report.runtime.name} ({report.runtime.evidence})")
     failed = [check for check in report.checks if check.status != "pass"]
     if failed:
         lines.append("\nTo fix (compose | docker run | Kubernetes):")
