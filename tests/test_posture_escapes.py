@@ -8,10 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from service.procfs.posture import ORDERED_RULES, Report, assess
+from service.procfs.host import Host
+from service.procfs.posture import ORDERED_RULES, Report, assess, run_check
+from service.procfs.rules import Remedy, Rule
 from tests.posture_trees import SERVER_PORT, Container, build
 
 REQUIRED = [rule.id for rule in ORDERED_RULES if rule.required]
+REMEDY = Remedy("compose", "docker run", "kubernetes")
 Mount = tuple[str, str, str, str]
 
 
@@ -226,3 +229,32 @@ def test_the_runtime_is_named_with_its_evidence(tmp_path: Path) -> None:
     assert not runtime.gvisor
     assert runtime.name == "the host's kernel, behind namespaces (runc or another OCI runtime)"
     assert runtime.evidence.endswith("/proc/self/uid_map 0 0 4294967295")
+
+
+def test_a_file_that_cannot_be_reached_is_unknown_not_an_error(tmp_path: Path) -> None:
+    # a folder beneath a bound host root that this user may not search (EACCES)
+    def denied(host: object) -> tuple[bool, str]:
+        raise PermissionError(13, "Permission denied", "/host/var/lib/docker/x/release_agent")
+
+    rule = Rule("probe", "a probe", "ref", "https://example.invalid/", REMEDY, True, denied)
+    found = run_check(rule, Host(build(tmp_path, Container()), 1))
+    assert (found.status, found.evidence) == (
+        "unknown",
+        "/host/var/lib/docker/x/release_agent: Permission denied",
+    )
+
+
+def test_a_release_agent_the_host_brought_beneath_a_bind_is_not_the_containers(
+    tmp_path: Path,
+) -> None:
+    # the host's mounts beneath /host are the bind's: no-sensitive-host-mounts fails it
+    container = Container(mounts=[
+        ("/host", "/", "ext4", "ro"), ("/host/sys/fs/cgroup/memory", "/", "cgroup", "rw"),
+    ])  # fmt: skip
+    root = build(tmp_path, container)
+    (root / "host" / "sys" / "fs" / "cgroup" / "memory").mkdir(parents=True)
+    (root / "host" / "sys" / "fs" / "cgroup" / "memory" / "release_agent").write_text("")
+    report = assess(root, 1, frozenset([SERVER_PORT]), container.probes)
+    statuses = {item.id: item.status for item in report.checks}
+    assert statuses["no-writable-kernel-interfaces"] == "pass"
+    assert statuses["no-sensitive-host-mounts"] == "fail"

@@ -117,7 +117,7 @@ def writable_interfaces(host: Host) -> list[str]:
     """The interfaces root here could write: on a read-write mount, root's and writable by
     root (its mode). A cgroup v1 release_agent counts where one shows."""
     paths = dict(KERNEL_INTERFACES)
-    for mount in host.mounts:
+    for mount in host.own_mounts.own:
         if mount.filesystem == "cgroup":
             paths[f"{mount.point}/release_agent"] = "a program the host runs as root when a "\
                 "cgroup empties (CVE-2022-0492)"  # fmt: skip

@@ -130,7 +130,8 @@ class Host:
             raise Unreadable(f"{path}: {error.strerror}") from None
 
     def exists(self, path: str) -> bool:
-        return self.path(path).exists()
+        """Whether `path` is there to see: a folder this process may not search hides it."""
+        return os.path.exists(self.path(path))
 
     def entries(self, path: str) -> list[str]:
         """The names in directory `path`, sorted."""

@@ -146,6 +146,9 @@ def run_check(rule: Rule, host: Host) -> Check:
         status, evidence = Status.UNKNOWN, str(error)
     except (ValueError, IndexError, KeyError, ArithmeticError):
         status, evidence = Status.UNKNOWN, "the file could not be parsed"
+    except OSError as error:
+        # a file that went or a folder this process may not search, met on the way
+        status, evidence = Status.UNKNOWN, f"{error.filename}: {error.strerror}"
     return Check(rule.id, rule.title, status, evidence, rule.reference, rule.url, rule.required,
                  remedy)  # fmt: skip
 
