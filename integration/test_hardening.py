@@ -102,7 +102,7 @@ def test_restarts_on_failure_up_to_five_times(host_config: dict[str, Any]) -> No
 def test_no_host_namespaces_and_no_docker_socket(
     host_config: dict[str, Any], server_container: Container, posture: dict[str, str]
 ) -> None:
-    assert posture["no-docker-socket"] == "pass"
+    assert posture["no-runtime-socket"] == "pass"
     for mode in ("NetworkMode", "PidMode", "IpcMode", "UTSMode", "UsernsMode"):
         assert host_config[mode] != "host", mode
     mounts = [mount.get("Source", "") for mount in server_container.attrs["Mounts"]]
