@@ -106,7 +106,7 @@ def no_sensitive_host_mounts(host: Host) -> Verdict:
     ),
 )
 def no_host_devices(host: Host) -> Verdict:
-    default = DEFAULT_DEV | GVISOR_DEV if host.runtime.gvisor else DEFAULT_DEV
+    default = (DEFAULT_DEV | GVISOR_DEV) if host.runtime.gvisor else DEFAULT_DEV
     extra = [name for name in host.entries("/dev") if name not in default]
     if extra:
         shown = listed([f"/dev/{name}" for name in extra], 8)
