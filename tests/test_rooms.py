@@ -41,6 +41,19 @@ def test_procfs_is_pure() -> None:
     assert {"flask", "gunicorn", "gevent", "service.web", "service.server"} & loaded == set()
 
 
+def test_the_import_contracts_hold() -> None:
+    # setup.cfg's [importlinter] contracts, indirect imports included: the web room too
+    lint = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run([str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 kept, 0 broken" in result.stdout
+
+
+def test_the_app_loads_no_gunicorn() -> None:
+    loaded = modules_loaded_by("import service.web.app")
+    assert {"gunicorn", "gevent", "service.server.answers"} & loaded == set()
+
+
 def test_every_room_says_what_it_holds_and_may_import() -> None:
     for room in ROOMS:
         docstring = (room / "__init__.py").read_text()

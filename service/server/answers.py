@@ -13,6 +13,8 @@ from http import HTTPStatus
 
 from gunicorn.http import errors
 
+from service.reason_phrases import reason_phrase
+
 
 class HeadTimeout(Exception):
     """The request head did not arrive in time; `arrived` says whether any of it did."""
@@ -107,15 +109,6 @@ def classify(error: BaseException) -> tuple[HTTPStatus, str] | None:
         if isinstance(error, kind):
             return status, cause
     return None
-
-
-# RFC 9110's reason phrases, where Python's are older
-RFC_9110_PHRASES = {413: "Content Too Large", 414: "URI Too Long", 422: "Unprocessable Content"}
-
-
-def reason_phrase(code: int) -> str:
-    """RFC 9110's reason phrase for a status code, in title case; the server's and the app's."""
-    return RFC_9110_PHRASES.get(code) or HTTPStatus(code).phrase
 
 
 def answer(status: HTTPStatus, cause: str) -> bytes:

@@ -1,6 +1,6 @@
 """The Flask app: the factory, its views, probes, content negotiation and metrics.
 
 Only gunicorn's workers (and tests) import it. It may import Flask,
-prometheus_client, `service.procfs`, `service.settings` and the drain flag of
-`service.server.lifecycle`.
+prometheus_client, `service.procfs`, `service.settings`, `service.reason_phrases` and
+the drain flag of `service.server.lifecycle` (setup.cfg's import contracts hold it).
 """

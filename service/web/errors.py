@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Response as BaseResponse
 
-from service.server.answers import reason_phrase
+from service.reason_phrases import reason_phrase
 from service.web.responses import PLAIN_TEXT, plain_text
 
 if TYPE_CHECKING:
