@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+from service import gunicorn_conf
+from service.server.gate import PREFIX_BYTES
 from service.server.worker import EVICTION_HEADROOM, FILES_BEYOND_SLOTS, GREENLETS
 from service.settings import Settings
 from tests.servers import one_worker
@@ -174,3 +176,9 @@ def test_the_connections_a_worker_holds_fit_its_hard_open_file_limit() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout.split()
     assert shown == [str(1024 - FILES_BEYOND_SLOTS), "500", "1024", "1024"]
+
+
+def test_the_gate_buffers_what_gunicorns_request_line_limit_lets_through() -> None:
+    # a line at the limit and its CRLF fit the gate's buffer; a longer one reaches
+    # gunicorn's parser, which answers 414 (service/server/gate.py's PREFIX_BYTES)
+    assert gunicorn_conf.limit_request_line + len(b"\r\n") == PREFIX_BYTES

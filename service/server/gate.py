@@ -34,9 +34,10 @@ from service.server.answers import TOKEN_BYTES, Evicted, HeadTimeout
 from service.server.deadlines import sweep
 from service.server.slots import Slots
 
-# what a waiting connection may buffer: about gunicorn's limit_request_line, so a
-# request line too long still gets its 414 as the limit passes; a longer head goes
-# on to gunicorn's parser, which holds it to its limits
+# what a waiting connection may buffer: gunicorn's limit_request_line and its CRLF
+# (tests/test_gate.py holds them together), so a request line too long still gets its
+# 414 as the limit passes; a longer head goes on to gunicorn's parser, which holds it
+# to its limits
 PREFIX_BYTES = 4096
 # a request line of the common kind that gunicorn's parser lets pass (a method
 # token, an origin-form target, HTTP/1.x): one of another kind goes to it at once
