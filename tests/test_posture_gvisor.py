@@ -131,3 +131,27 @@ def test_gvisor_is_told_only_by_its_own_proc(tmp_path: Path, mark: str) -> None:
     found = report(root)
     assert not found.runtime.gvisor
     assert statuses(found)["seccomp-filter"] == "fail"
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        # a newer gVisor's own cgroupfs: no limit shown is not the host's word
+        ({"cpu/cpu.cfs_quota_us": "-1", "cpu/cpu.cfs_period_us": "100000", "pids/pids.max": "max"},
+         {"cpu-limit": "unknown", "pids-limit": "unknown"}),
+        # a limit it shows is one gVisor keeps
+        ({"cpu/cpu.cfs_quota_us": "200000", "cpu/cpu.cfs_period_us": "100000",
+          "pids/pids.max": "128"},
+         {"cpu-limit": "pass", "pids-limit": "pass"}),
+    ],
+)  # fmt: skip
+def test_gvisors_own_cgroupfs_decides_only_where_it_shows_a_limit(
+    tmp_path: Path, files: dict[str, str], expected: dict[str, str]
+) -> None:
+    root = tree(tmp_path, "gvisor-hardened")
+    for name, value in files.items():
+        target = root / "sys" / "fs" / "cgroup" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(value + "\n")
+    found = statuses(report(root))
+    assert {key: found[key] for key in expected} == expected

@@ -12,6 +12,11 @@ from service.procfs.rules import CIS, OWASP_URL, Remedy, Verdict, rule
 V1_UNLIMITED = 2**62
 KIB = 1024
 MIB = 1024 * KIB
+# gVisor's cgroupfs is its own kernel's: a limit shown there is one gVisor keeps, but
+# none shown is not the host's word (Debian 13's runsc shows none under --cpus 2)
+GVISOR_OWN_CGROUPS = (
+    "gVisor's own cgroup shows no limit; the host's limit on the sandbox cannot be seen"
+)
 
 
 def server_cgroup(host: Host, controller: str) -> str | None:
@@ -119,6 +124,8 @@ def cpu_limit(host: Host) -> Verdict:
         period = host.read(period_path).strip()
         evidence = f"{quota_path} {quota}, {period_path} {period}"
     if quota in ("max", "-1"):
+        if host.runtime.gvisor:
+            raise Unreadable(f"gVisor: {evidence}: {GVISOR_OWN_CGROUPS}")
         return False, evidence
     return True, f"{evidence} ({int(quota) / int(period):g} CPUs)"
 
@@ -139,4 +146,7 @@ def pids_limit(host: Host) -> Verdict:
         raise Unreadable("gVisor: no cgroup files; the host's pids limit counts gVisor's own "
                          "threads, which cannot be seen from inside")  # fmt: skip
     path, value = cgroup_value(host, "pids/pids.max", "pids.max")
-    return value != "max" and int(value) >= 0, f"{path} {value}"
+    limited = value != "max" and int(value) >= 0
+    if not limited and host.runtime.gvisor:
+        raise Unreadable(f"gVisor: {path} {value}: {GVISOR_OWN_CGROUPS}")
+    return limited, f"{path} {value}"
