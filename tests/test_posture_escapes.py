@@ -72,13 +72,21 @@ def test_every_runtimes_socket_fails_read_write_or_read_only(
     assert found.remedy.kubernetes == f"no hostPath volume of {runtime}'s socket, read-only or not"
 
 
-def test_a_runtimes_socket_inside_a_bound_folder_is_found_by_what_it_is(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "inside",
+    [
+        # a socket directly in the bound folder
+        "/sockets/crio.sock",
+        # where the runtime keeps it beneath a bound /var
+        "/sockets/run/crio/crio.sock",
+    ],
+)
+def test_a_runtimes_socket_inside_a_bound_folder_is_found(tmp_path: Path, inside: str) -> None:
     container = Container(mounts=[("/sockets", "/srv/sockets", "ext4", "ro")])
-    socket_at(build(tmp_path, container), "/sockets/nested/crio.sock")
+    socket_at(build(tmp_path, container), inside)
     assert check(tmp_path, container, "no-runtime-socket") == (
         "fail",
-        "/proc/1/mountinfo: CRI-O's socket at /sockets/nested/crio.sock (in /sockets, bound "
-        "from the host)",
+        f"/proc/1/mountinfo: CRI-O's socket at {inside} (in /sockets, bound from the host)",
     )
 
 

@@ -29,6 +29,16 @@ MITRE_ESCAPE = "MITRE ATT&CK T1611 (Escape to Host)"
 MITRE_URL = "https://attack.mitre.org/techniques/T1611/"
 
 
+def within(host: Host, folder: str) -> list[str]:
+    """The runtimes' usual socket paths beneath `folder`, whatever host folder it shows:
+    each path's tail after each of its folders (/var/run/docker.sock: run/docker.sock,
+    docker.sock)."""
+    tails = {usual.split("/", cut + 1)[-1] for usual in USUAL_SOCKET_PATHS
+             for cut in range(usual.count("/"))}  # fmt: skip
+    found = [f"{folder.rstrip('/')}/{tail}" for tail in sorted(tails)]
+    return [path for path in found if host.exists(path)]
+
+
 # a socket found: whose it is (None where its name is no runtime's), and how it came
 Found = tuple[str | None, str]
 
@@ -46,8 +56,12 @@ def bound_sockets(host: Host) -> dict[str, Found]:
             origin = "" if path in (HIDDEN, mount.point) else f", host {path}"
             found[mount.point] = (named, f"bound from the host ({access}{origin})")
         elif path != HIDDEN:
-            for inner in host.sockets_beneath(mount.point):
-                found[inner] = (runtime_of_socket(inner), f"in {mount.point}, bound from the host")
+            # a socket directly in the bound folder, or where a runtime keeps its own
+            # beneath it (a bound /run, /var or / brings them along)
+            inner = [*host.sockets_in(mount.point), *within(host, mount.point)]
+            for socket_path in dict.fromkeys(inner):
+                found[socket_path] = (runtime_of_socket(socket_path),
+                                      f"in {mount.point}, bound from the host")  # fmt: skip
     # a bind of a host folder brings the host's own mounts beneath it along: a socket
     # bound there on the host is within reach here
     for point, beneath in host.own_mounts.carried.items():

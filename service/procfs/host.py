@@ -20,7 +20,7 @@ from service.procfs.status_parser import Field, IdSet, Mask, Mode, parse_hex, pa
 
 # a bound on the processes the checks read from /proc
 PROCESSES_READ = 4096
-# a bound on the entries a search of a bound folder for sockets looks at
+# a bound on the entries of a bound folder looked at for sockets
 SOCKETS_SEARCHED = 2048
 
 
@@ -153,18 +153,20 @@ class Host:
             return False
         return found.st_uid == top.st_uid and bool(found.st_mode & stat.S_IWUSR)
 
-    def sockets_beneath(self, path: str) -> list[str]:
-        """The sockets in folder `path` and beneath it, links not followed, looking at
-        no more than SOCKETS_SEARCHED entries."""
-        top = self.path(path)
-        found, seen = [], 0
-        for folder, folders, names in os.walk(top):
-            seen += len(folders) + len(names)
-            found += [os.path.join(folder, name) for name in names
-                      if socket_file(os.path.join(folder, name))]  # fmt: skip
-            if seen > SOCKETS_SEARCHED:
-                break
-        return sorted("/" + str(Path(item).relative_to(self.root)) for item in found)
+    def sockets_in(self, path: str) -> list[str]:
+        """The sockets directly in folder `path`, looking at no more than SOCKETS_SEARCHED
+        entries (a bound host root holds thousands of files: a walk would be slow)."""
+        try:
+            with os.scandir(self.path(path)) as entries:
+                found = []
+                for count, entry in enumerate(entries):
+                    if count >= SOCKETS_SEARCHED:
+                        break
+                    if socket_file(entry.path):
+                        found.append(f"{path.rstrip('/')}/{entry.name}")
+        except OSError:
+            return []
+        return sorted(found)
 
     def writable(self, path: str) -> bool:
         """Whether this process may write `path` (asks the kernel; opens nothing)."""
