@@ -139,6 +139,9 @@ def test_gvisor_is_told_only_by_its_own_proc(tmp_path: Path, mark: str) -> None:
         # a newer gVisor's own cgroupfs: no limit shown is not the host's word
         ({"cpu/cpu.cfs_quota_us": "-1", "cpu/cpu.cfs_period_us": "100000", "pids/pids.max": "max"},
          {"cpu-limit": "unknown", "pids-limit": "unknown"}),
+        # Debian 13's runsc shows no memory limit in its cgroupfs: MemTotal, the memory
+        # it was given (262144 kB), still tells it
+        ({"memory/memory.limit_in_bytes": "9223372036854771712"}, {"memory-limit": "pass"}),
         # a limit it shows is one gVisor keeps
         ({"cpu/cpu.cfs_quota_us": "200000", "cpu/cpu.cfs_period_us": "100000",
           "pids/pids.max": "128"},

@@ -56,18 +56,25 @@ def cgroup_value(host: Host, v1: str, v2: str) -> tuple[str, str]:
     return path, host.read(path).strip()
 
 
-def gvisor_memory(host: Host) -> Verdict:
-    """gVisor is given min(the limit, the host's memory) (runsc/sandbox: --total-memory)
-    and shows it as MemTotal and in its own cgroupfs alike: a limit is told from the
-    host's total by being a whole number of MiB, as limits are written."""
+def gvisor_memory_given(host: Host) -> tuple[str, int]:
+    """Where gVisor shows the memory it was given, and how many bytes: its own cgroupfs
+    where that shows a number, else MemTotal (Debian 13's runsc shows "max" there)."""
     try:
         path, value = cgroup_value(host, "memory/memory.limit_in_bytes", "memory.max")
-        total = int(value)
+        if value.isdigit() and int(value) < V1_UNLIMITED:
+            return path, int(value)
     except Unreadable:
-        path = "/proc/meminfo MemTotal"
-        line = next(line for line in host.read("/proc/meminfo").splitlines()
-                    if line.startswith("MemTotal:"))  # fmt: skip
-        total = int(line.split()[1]) * KIB
+        pass
+    line = next(line for line in host.read("/proc/meminfo").splitlines()
+                if line.startswith("MemTotal:"))  # fmt: skip
+    return "/proc/meminfo MemTotal", int(line.split()[1]) * KIB
+
+
+def gvisor_memory(host: Host) -> Verdict:
+    """gVisor is given min(the limit, the host's memory) (runsc/sandbox: --total-memory)
+    and shows it as MemTotal, and in its own cgroupfs where it has one: a limit is told
+    from the host's total by being a whole number of MiB, as limits are written."""
+    path, total = gvisor_memory_given(host)
     evidence = f"gVisor: {path} {total // KIB} kB, the memory gVisor was given"
     if total % MIB:
         raise Unreadable(f"{evidence}: not a whole number of MiB, so most likely the host's "
