@@ -1,5 +1,6 @@
 """CI's files agree with what they stand for: the workflow, smoke script, hooks, Renovate."""
 
+import configparser
 import json
 import re
 import shlex
@@ -98,3 +99,12 @@ def test_renovate_matches_every_lock_and_can_read_its_header() -> None:
         (command,) = re.findall(r"^#    (pip-compile .*)$", lock.read_text(), re.M)
         options = {word.split("=")[0] for word in shlex.split(command)[1:] if word.startswith("-")}
         assert options <= RENOVATE_PIP_COMPILE_OPTIONS, (lock.name, options)
+
+
+def test_scripts_test_runs_what_the_inner_loop_leaves_out() -> None:
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    assert '-m "not tools"' in config["tool:pytest"]["addopts"]
+    script = (ROOT / "scripts" / "test").read_text()
+    # an empty -m selects every test, the ones marked tools included
+    assert re.findall(r"^pytest .*$", script, re.M) == ['pytest -m "" "$@"']

@@ -84,6 +84,7 @@ def test_every_object_validates_strictly(objects: list[dict[str, Any]], version:
         kubernetes_validate.validate(obj, version, strict=True)
 
 
+@pytest.mark.tools
 def test_checkov_passes_with_only_the_justified_skips(tmp_path: Path, checkov: Path) -> None:
     rendered = tmp_path / "rendered.yaml"
     rendered.write_text(yaml.safe_dump_all(render(RESTRICTED_EXAMPLE)))
