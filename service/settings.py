@@ -1,7 +1,7 @@
 """Every IBDEVSERVER_* setting, read once from the environment into one frozen object.
 
 Each field names its variable, default, bounds and what it sets; the README's
-configuration table is held to these fields (tests/test_docs.py). The gunicorn
+configuration table is held to these fields (tests/docs/test_docs.py). The gunicorn
 config, the worker, the app factory and the health check read fields, never
 os.environ. A bad value raises SettingError naming the variable, so the server
 stops at start with that message. Standard library only: gunicorn's master and

@@ -8,9 +8,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from service.web.app import create_app
+from tests.paths import SAMPLES
 from tests.servers import gunicorn_serving
-
-SAMPLES = Path(__file__).parent / "samples"
 
 
 @pytest.fixture

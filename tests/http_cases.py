@@ -72,7 +72,7 @@ CASES = (
     Case("chunked alone", b"GET /healthz HTTP/1.1\r\n" + HOST
          + b"Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 200, "1.1", "RFC 9112 7.1",
          by_server=False, go_agrees=True),
-    # the app reads no body: the answer closes the connection (tests/test_worker.py)
+    # the app reads no body: the answer closes the connection (tests/server/test_worker.py)
     *(Case(f"a chunk size {size.decode()}, in a body never read", b"GET /healthz HTTP/1.1\r\n"
            + HOST + b"Transfer-Encoding: chunked\r\n\r\n%s\r\nabc\r\n0\r\n\r\n" % size, 200, "1.1",
            "RFC 9112 7.1", by_server=False)

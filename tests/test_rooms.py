@@ -84,3 +84,13 @@ def test_the_wheel_ships_every_room_and_its_data(tmp_path: Path) -> None:
         if path.is_file() and "__pycache__" not in path.parts
     }
     assert tracked <= shipped, tracked - shipped
+
+
+def test_every_room_has_its_tests_at_the_same_path() -> None:
+    # tests/<room>/ mirrors service/<room>/: a module's tests are found by its path
+    for room in ROOMS:
+        if room == ROOT / "service":
+            continue
+        tests = ROOT / "tests" / room.relative_to(ROOT / "service")
+        assert (tests / "__init__.py").exists(), tests
+        assert any(tests.glob("test_*.py")), tests

@@ -35,7 +35,7 @@ from service.server.deadlines import sweep
 from service.server.slots import Slots
 
 # what a waiting connection may buffer: gunicorn's limit_request_line and its CRLF
-# (tests/test_gate.py holds them together), so a request line too long still gets its
+# (tests/server/test_gate.py holds them together), so a request line too long still gets its
 # 414 as the limit passes; a longer head goes on to gunicorn's parser, which holds it
 # to its limits
 PREFIX_BYTES = 4096

@@ -11,9 +11,8 @@ import pytest
 
 from service.server.linger import DISCARD_BYTES
 from service.server.worker import EVICTION_HEADROOM, GREENLETS
+from tests.server.clients import HEAD, allow_open_files, read_to_close, statuses
 from tests.servers import one_worker
-from tests.test_gate import allow_open_files
-from tests.test_worker import HEAD, read_to_close, statuses
 
 BODY_TIMEOUT = 1.5
 # a whole head that declares a body, as a slow-body (R.U.D.Y.) client sends it

@@ -1,5 +1,5 @@
 """The posture checks on fake /proc, /sys and /dev trees: cgroup v1 and v2, the hardened
-container and each misconfiguration the lab shows (tests/posture_trees.py builds them)."""
+container and each misconfiguration the lab shows (tests/procfs/posture_trees.py builds them)."""
 
 import dataclasses
 import json
@@ -13,7 +13,8 @@ from jsonschema import Draft202012Validator
 from service.procfs.posture import NOT_OBSERVABLE, ORDERED_RULES, Report, assess
 from service.web.app import create_app
 from service.web.posture_views import breakable
-from tests.posture_trees import (
+from tests.paths import ROOT, SAMPLES
+from tests.procfs.posture_trees import (
     DOCKER_DEFAULT,
     EVERY_CAPABILITY,
     HOST_PID,
@@ -378,9 +379,7 @@ def test_no_environment_value_leaks(
 
 
 def test_json_view_matches_the_openapi_schema(posture_client: FlaskClient) -> None:
-    openapi = json.loads(
-        (Path(__file__).parents[1] / "service" / "web" / "openapi.json").read_text()
-    )
+    openapi = json.loads((ROOT / "service" / "web" / "openapi.json").read_text())
     schema = {"$ref": "#/components/schemas/PostureReport", "components": openapi["components"]}
     Draft202012Validator(schema).validate(posture_client.get("/posture?format=json").get_json())
 
@@ -412,9 +411,6 @@ def test_the_engines_init_and_embedded_dns_are_not_findings(tmp_path: Path) -> N
     write(root, "/proc/net/tcp", (root / "proc/net/tcp").read_text() + dns)
     report = report_of(root, container)
     assert {check.id for check in report.checks if check.status != "pass"} == {"user-namespace"}
-
-
-SAMPLES = Path(__file__).parent / "samples"
 
 
 def sample_verdicts(tmp_path: Path, sample: str) -> dict[str, tuple[str, str]]:

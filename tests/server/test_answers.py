@@ -1,5 +1,5 @@
 """service/server/answers.py in-process: which status and cause each refusal gets, and
-the bytes of the answer (tests/test_server_answers.py sends the raw cases to gunicorn)."""
+the bytes of the answer (tests/server/test_server_answers.py sends the raw cases to gunicorn)."""
 
 import email.utils
 import time

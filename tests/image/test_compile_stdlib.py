@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import SAMPLES
+from tests.paths import SAMPLES
 
 SCRIPT = Path(__file__).with_name("standard_modules.py")
 

@@ -1,6 +1,6 @@
 """service/server/gate.py in-process: the HeadGate over socket pairs in this process's
 gevent hub, called as gevent's StreamServer calls its pool, in milliseconds
-(tests/test_gate.py proves the whole worker on a real gunicorn)."""
+(tests/server/test_gate.py proves the whole worker on a real gunicorn)."""
 
 import socket
 import time

@@ -2,9 +2,8 @@
 
 import configparser
 import re
-from pathlib import Path
 
-ROOT = Path(__file__).parents[1]
+from tests.paths import ROOT
 
 
 def package_version() -> str:

@@ -5,7 +5,6 @@ takes seconds; what is measured is when the server answers or closes, and what.
 """
 
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -17,14 +16,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.server.clients import HEAD, PARTIAL_HEAD, answer_one, read_to_close, statuses
 from tests.servers import gunicorn_process, one_worker
 
 HEADER_TIMEOUT = 1.0
 KEEPALIVE = 2.0
-# what a request head looks like when it arrives whole
-HEAD = b"GET /healthz HTTP/1.1\r\nHost: ibdevserver\r\n\r\n"
-PARTIAL_HEAD = b"GET /healthz HTTP/1.1\r\nHost: ibdevserver\r\nX-Slow: "
-STATUS_LINE = re.compile(rb"^HTTP/1\.[01] (\d{3}) ", re.M)
 
 
 @pytest.fixture(scope="module")
@@ -47,18 +43,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]
         yield host, int(port)
 
 
-def statuses(answer: bytes) -> list[int]:
-    return [int(code) for code in STATUS_LINE.findall(answer)]
-
-
-def read_to_close(sock: socket.socket, started: float) -> tuple[bytes, float]:
-    """Everything the server sends until it closes, and when it closed (from `started`)."""
-    answer = b""
-    while chunk := sock.recv(65536):
-        answer += chunk
-    return answer, time.monotonic() - started
-
-
 def connect(address: tuple[str, int]) -> tuple[socket.socket, float]:
     sock = socket.create_connection(address, timeout=HEADER_TIMEOUT + KEEPALIVE + 5)
     return sock, time.monotonic()
@@ -67,17 +51,6 @@ def connect(address: tuple[str, int]) -> tuple[socket.socket, float]:
 def send_at(sock: socket.socket, started: float, when: float, data: bytes) -> None:
     time.sleep(max(started + when - time.monotonic(), 0))
     sock.sendall(data)
-
-
-def answer_one(sock: socket.socket) -> bytes:
-    """Send a whole head on a kept-alive connection and read its answer (Content-Length 3)."""
-    sock.sendall(HEAD)
-    answer = b""
-    while not answer.endswith(b"\r\n\r\nok\n"):
-        chunk = sock.recv(65536)
-        assert chunk, answer
-        answer += chunk
-    return answer
 
 
 def test_a_new_connections_head_is_due_within_the_deadline_of_accept(

@@ -17,18 +17,12 @@ from service import gunicorn_conf
 from service.server.gate import PREFIX_BYTES
 from service.server.worker import EVICTION_HEADROOM, FILES_BEYOND_SLOTS, GREENLETS
 from service.settings import Settings
+from tests.server.clients import HEAD, PARTIAL_HEAD, allow_open_files, statuses
 from tests.servers import one_worker
-from tests.test_worker import HEAD, PARTIAL_HEAD, statuses
 
 WAITING = 1000
 # worker memory a waiting connection may cost: far below a greenlet's 14 KiB
 MOST_KIB_EACH = 5.0
-
-
-def allow_open_files(count: int) -> None:
-    """Let this process, and the gunicorn it starts, open `count` files (up to the hard limit)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, count)), hard))
 
 
 def worker_pid(master: int) -> int:

@@ -1,5 +1,5 @@
 """service/server/linger.py in-process: the Lingerer over socket pairs in this process's
-gevent hub, with real Slots, in milliseconds (tests/test_linger.py proves the whole
+gevent hub, with real Slots, in milliseconds (tests/server/test_linger.py proves the whole
 worker on a real gunicorn)."""
 
 import socket

@@ -1,7 +1,7 @@
 """service/server/worker.py's parts in-process: the client socket gunicorn's parser reads
 through (its head deadlines, phases, eviction, hand-over to the lingerer), what an
 answered body leaves to read, and the file limit, over gevent socket pairs in
-milliseconds (tests/test_worker.py proves the whole worker on a real gunicorn)."""
+milliseconds (tests/server/test_worker.py proves the whole worker on a real gunicorn)."""
 
 import resource
 import time

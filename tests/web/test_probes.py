@@ -7,6 +7,7 @@ from flask.testing import FlaskClient
 
 from service.web.app import create_app
 from service.web.probes import OPENAPI_ETAG
+from tests.paths import ROOT
 
 
 def test_healthz_answers_while_the_status_file_is_missing(broken_client: FlaskClient) -> None:
@@ -42,7 +43,7 @@ def test_version_revision_defaults_to_unknown(client: FlaskClient) -> None:
 def test_openapi_document_is_served_as_checked_in(client: FlaskClient) -> None:
     response = client.get("/openapi.json")
     assert response.mimetype == "application/json"
-    shipped = Path(__file__).parents[1] / "service" / "web" / "openapi.json"
+    shipped = ROOT / "service" / "web" / "openapi.json"
     assert json.loads(response.data) == json.loads(shipped.read_text())
 
 

@@ -13,8 +13,8 @@ import pytest
 import requests
 
 from service.server.slots import SILENT_GRACE, Slots
+from tests.server.clients import HEAD, PARTIAL_HEAD, answer_one, statuses
 from tests.servers import gunicorn_process
-from tests.test_worker import HEAD, PARTIAL_HEAD, answer_one, statuses
 
 SLOTS = 20
 HEADER_TIMEOUT = 30.0

@@ -9,8 +9,8 @@ import pytest
 
 from service.procfs.posture import ORDERED_RULES, Report, assess
 from service.procfs.self_probes import Probes
+from tests.paths import SAMPLES
 
-SAMPLES = Path(__file__).parent / "samples"
 REQUIRED = [rule.id for rule in ORDERED_RULES if rule.required]
 DENIED = (False, "unshare(CLONE_NEWUSER) failed with EPERM")
 # gVisor before August 2025 answers 1 for every process (it honours no set-user-ID bit);

@@ -1,6 +1,6 @@
 """The ways out the peer tools try from inside: every runtime's socket, a node's state and
 credentials, the kernel's host-wide interfaces, a user namespace; and the cgroup
-namespace, the root group and the runtime named (tests/posture_trees.py builds the trees)."""
+namespace, the root group and the runtime named (tests/procfs/posture_trees.py builds the trees)."""
 
 import os
 import stat
@@ -11,7 +11,7 @@ import pytest
 from service.procfs.host import Host
 from service.procfs.posture import ORDERED_RULES, Report, assess, run_check
 from service.procfs.rules import Remedy, Rule
-from tests.posture_trees import SERVER_PORT, Container, build
+from tests.procfs.posture_trees import SERVER_PORT, Container, build
 
 REQUIRED = [rule.id for rule in ORDERED_RULES if rule.required]
 REMEDY = Remedy("compose", "docker run", "kubernetes")

@@ -1,8 +1,8 @@
 """Print, as JSON, the standard-library modules loaded after one of two loads (run as a
-script, in an interpreter of its own, by tests/test_compile_stdlib.py):
+script, in an interpreter of its own, by tests/image/test_compile_stdlib.py):
 
-    python tests/standard_modules.py server STATUS_FILE   as a worker, then each request
-    python tests/standard_modules.py compiled             as image/compile_stdlib.py
+    python tests/image/standard_modules.py server STATUS_FILE   as a worker, then each request
+    python tests/image/standard_modules.py compiled             as image/compile_stdlib.py
 
 The app is called as gunicorn calls it, a WSGI environ at a time: a test client would
 load modules of its own (werkzeug.test brings pdb). The statuses it answered are
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 # the package's root, as pytest has it
-sys.path.insert(0, str(Path(__file__).parents[1]))
+sys.path.insert(0, str(Path(__file__).parents[2]))
 
 from image.compile_stdlib import load, loaded_standard_modules
 

@@ -19,8 +19,8 @@ from cyclonedx.validation.json import JsonStrictValidator
 
 import image.os_packages
 from image.sbom import rewrite
+from tests.paths import ROOT
 
-ROOT = Path(__file__).parents[1]
 # the project's dependencies in the small venv: names that purls and bom-refs spell
 # differently (an underscore, a dot)
 DEPENDENCIES = {"prometheus_client": "0.26.0", "zope.event": "6.2"}

@@ -3,7 +3,6 @@
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -19,9 +18,8 @@ from tests.http_cases import (
     rfc_9110_phrase,
     status_of,
 )
+from tests.paths import ROOT
 from tests.servers import gunicorn_process
-
-ROOT = Path(__file__).parents[1]
 
 
 def allowed(answer: bytes) -> set[str]:

@@ -8,9 +8,10 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from service.procfs.status_parser import PARSERS, Field, parse_status
+from tests import paths
 from tests.known_values import DOCKER_DEFAULT_NAMES
 
-SAMPLES = sorted((Path(__file__).parent / "samples").glob("*.txt"))
+SAMPLES = sorted(paths.SAMPLES.glob("*.txt"))
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=[path.stem for path in SAMPLES])
@@ -21,7 +22,7 @@ def test_every_line_is_kept_in_order(sample: Path) -> None:
 
 
 def sample_document(name: str) -> dict[str, Field]:
-    return parse_status((Path(__file__).parent / "samples" / f"{name}.txt").read_text())
+    return parse_status((paths.SAMPLES / f"{name}.txt").read_text())
 
 
 def test_old_kernel_without_newer_fields() -> None:
@@ -145,7 +146,7 @@ def test_every_process_on_this_machine_parses() -> None:
     assert parsed > 1
 
 
-OPENAPI = json.loads((Path(__file__).parents[1] / "service" / "web" / "openapi.json").read_text())
+OPENAPI = json.loads((paths.ROOT / "service" / "web" / "openapi.json").read_text())
 # the document's own $refs (#/components/schemas/...) resolve against its root
 status_document = Draft202012Validator(
     {"$ref": "#/components/schemas/StatusDocument", "components": OPENAPI["components"]}

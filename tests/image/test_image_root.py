@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from image.assemble_root import DROPPED_EXTENSIONS
+from tests.paths import ROOT
 
-ROOT = Path(__file__).parents[1]
 # the base interpreter, not this venv's link to it, as the Dockerfile runs it
 PYTHON = Path(sys.executable).resolve()
 

@@ -2,11 +2,10 @@
 
 import dataclasses
 import re
-from pathlib import Path
 
 from service.settings import Settings
+from tests.paths import ROOT
 
-ROOT = Path(__file__).parents[1]
 README = (ROOT / "README.md").read_text()
 SETTING_ROW = re.compile(r"^\| `(IBDEVSERVER_[A-Z_]+)` \| `([^`]*)` \| (.+) \|$", re.M)
 

@@ -1,0 +1,1 @@
+"""bench/: the benchmark harness's pure parts."""

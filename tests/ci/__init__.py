@@ -1,0 +1,1 @@
+"""CI's files: the workflow, the scripts, the hooks, Renovate."""

@@ -1,0 +1,1 @@
+"""deploy/: the Kubernetes manifests, rendered and checked offline."""

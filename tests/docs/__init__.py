@@ -1,0 +1,1 @@
+"""The README, docs/ and the CHANGELOG against the code."""

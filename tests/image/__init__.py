@@ -1,0 +1,1 @@
+"""The image's own scripts (image/) and its SBOM, on this machine's interpreter."""

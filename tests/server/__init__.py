@@ -1,0 +1,1 @@
+"""service/server/: the gunicorn worker's mechanisms, in-process and on a real gunicorn."""

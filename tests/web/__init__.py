@@ -1,0 +1,1 @@
+"""service/web/: the Flask app, through its test client."""
