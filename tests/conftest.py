@@ -1,6 +1,5 @@
-"""Fixtures for the fast tests: the app on a known status file, and a real gunicorn."""
+"""Fixtures for the fast tests: the app on a known status file."""
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -9,7 +8,6 @@ from flask.testing import FlaskClient
 
 from service.web.app import create_app
 from tests.paths import SAMPLES
-from tests.servers import gunicorn_serving
 
 
 @pytest.fixture
@@ -37,16 +35,3 @@ def broken_client(tmp_path: Path) -> FlaskClient:
     """A test client for an app whose status file does not exist."""
     app = create_app({"TESTING": True, "STATUS_PATH": str(tmp_path / "missing")})
     return app.test_client()
-
-
-@pytest.fixture
-def gunicorn_log(tmp_path: Path) -> Path:
-    """Where the test's gunicorn writes its output."""
-    return tmp_path / "gunicorn.log"
-
-
-@pytest.fixture
-def gunicorn_url(status_file: Path, gunicorn_log: Path) -> Iterator[str]:
-    """A real gunicorn serving the known status file; yield its URL."""
-    with gunicorn_serving(status_file, gunicorn_log) as url:
-        yield url

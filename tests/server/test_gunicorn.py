@@ -5,50 +5,75 @@ import re
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
+import pytest
 import requests
 
 from tests.access_lines import whole_healthz_line
+from tests.paths import SAMPLES
 from tests.prometheus_text import requests_counted
 from tests.servers import gunicorn_process, gunicorn_serving
 
 
-def test_serves_the_status_file_over_http(gunicorn_url: str, status_file: Path) -> None:
-    response = requests.get(f"{gunicorn_url}/", timeout=5)
+class Served(NamedTuple):
+    url: str
+    status_file: Path
+    log: Path
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """One gunicorn for the module, serving a known status file: each test reads its own."""
+    folder = tmp_path_factory.mktemp("gunicorn")
+    status_file = folder / "status"
+    status_file.write_bytes((SAMPLES / "linux-6.6-container.txt").read_bytes())
+    with gunicorn_serving(status_file, folder / "gunicorn.log") as url:
+        yield Served(url, status_file, folder / "gunicorn.log")
+
+
+def test_serves_the_status_file_over_http(served: Served) -> None:
+    response = requests.get(f"{served.url}/", timeout=5)
     assert response.status_code == 200
-    assert response.content == status_file.read_bytes()
+    assert response.content == served.status_file.read_bytes()
     assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
     assert response.headers["Server"] == "gunicorn"
 
 
-def test_json_view_over_http(gunicorn_url: str) -> None:
-    response = requests.get(gunicorn_url, headers={"Accept": "application/json"}, timeout=5)
+def test_json_view_over_http(served: Served) -> None:
+    response = requests.get(served.url, headers={"Accept": "application/json"}, timeout=5)
     assert response.headers["Content-Type"] == "application/json"
     assert response.json()["Name"] == "gunicorn"
 
 
-def test_metrics_are_summed_across_workers(gunicorn_url: str) -> None:
+def test_metrics_are_summed_across_workers(served: Served) -> None:
     # fresh connections spread over both workers; the sum must still be exact
+    before = requests.get(f"{served.url}/metrics", timeout=5).text
     for _ in range(20):
-        requests.get(f"{gunicorn_url}/", headers={"Connection": "close"}, timeout=5)
-    text = requests.get(f"{gunicorn_url}/metrics", timeout=5).text
-    # all 20, and all of them 200s
-    assert requests_counted(text, endpoint="/") == 20.0
-    assert requests_counted(text, endpoint="/", status="200") == 20.0
+        requests.get(f"{served.url}/", headers={"Connection": "close"}, timeout=5)
+    after = requests.get(f"{served.url}/metrics", timeout=5).text
+    # all 20 more, and all of them 200s
+    for labels in ({"endpoint": "/"}, {"endpoint": "/", "status": "200"}):
+        assert requests_counted(after, **labels) - requests_counted(before, **labels) == 20.0
 
 
 def access_lines(log: Path) -> list[str]:
     return [line for line in log.read_text().splitlines() if '"GET / HTTP/1.1" 200' in line]
 
 
-def test_access_log_line_appears_within_a_second(gunicorn_url: str, gunicorn_log: Path) -> None:
-    requests.get(gunicorn_url, headers={"User-Agent": "access-log-test"}, timeout=5)
+def test_access_log_line_appears_within_a_second(served: Served) -> None:
+    agent = f"access-log-test-{time.monotonic_ns()}"
+
+    def lines() -> list[str]:
+        return [line for line in access_lines(served.log) if f'"{agent}"' in line]
+
+    requests.get(served.url, headers={"User-Agent": agent}, timeout=5)
     deadline = time.monotonic() + 2
-    while not access_lines(gunicorn_log) and time.monotonic() < deadline:
+    while not lines() and time.monotonic() < deadline:
         time.sleep(0.05)
-    (line,) = access_lines(gunicorn_log)
-    assert '"access-log-test"' in line
+    (line,) = lines()
     assert re.search(r" \d+us pid=<\d+>$", line)
 
 
