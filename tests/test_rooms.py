@@ -61,6 +61,8 @@ def test_every_room_says_what_it_holds_and_may_import() -> None:
         assert len(docstring) > 100, room
 
 
+# marked tools: pip makes the isolated build environment anew each time (10 to 15 s)
+@pytest.mark.tools
 def test_the_wheel_ships_every_room_and_its_data(tmp_path: Path) -> None:
     # from a copy of what the Dockerfile copies: a build in the tree would leave
     # build/ behind, and a stale build/ would hide a missing package
