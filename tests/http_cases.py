@@ -5,6 +5,7 @@ held to the status, the status line's version and, for the answers the server ma
 by itself, to the plain-text rules of service/server/answers.py.
 """
 
+import contextlib
 import re
 import socket
 from dataclasses import dataclass
@@ -108,16 +109,38 @@ CASES = (
 )  # fmt: skip
 
 
+def told_to_close(answer: bytes) -> bool:
+    """Whether `answer` holds a whole answer, its body included, that says Connection: close."""
+    head, whole, body = answer.partition(b"\r\n\r\n")
+    length = re.search(rb"\r\nContent-Length: (\d+)\r\n", head + b"\r\n")
+    return (
+        bool(whole)
+        and b"\r\nConnection: close\r\n" in head + b"\r\n"
+        and length is not None
+        and len(body) >= int(length[1])
+    )
+
+
 def exchange(address: tuple[str, int], request: bytes, timeout: float = 5.0) -> bytes:
-    """Send `request` on a new connection and read the first answer (to close or 5 s)."""
+    """Send `request` on a new connection and read the first answer (to close or 5 s).
+
+    Told to close, the client closes its side, as a client does, and reads on to the
+    server's close: a body the server lingers on then ends, and an answer more is seen.
+    """
     with socket.create_connection(address, timeout=timeout) as sock:
         sock.sendall(request)
         answer = b""
+        closing = False
         try:
             while chunk := sock.recv(65536):
                 answer += chunk
                 if b"\r\n\r\n" in answer and b"Connection: keep-alive" in answer:
                     break
+                if not closing and told_to_close(answer):
+                    closing = True
+                    # the server may have closed first, and reset the connection
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_WR)
         except (TimeoutError, ConnectionResetError):
             pass
     return answer
