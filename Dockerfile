@@ -65,13 +65,14 @@ ENV PATH=/opt/venv/bin:/usr/local/bin:/usr/bin:/bin \
 # The build's pip and wheels are mounted read-only on /mnt and /srv, which the root
 # has, empty: a mount point it lacked would stay in the layer. With no shell, each RUN
 # is exec form, and image/install_wheels.py does what `*.whl` and `find` did.
-# The dependencies, one layer; their own test suites and C sources are never run or
-# built here.
+# The dependencies, one layer, without .pyc; their own test suites and C sources are
+# never run or built here.
 RUN --mount=type=bind,from=build,source=/opt/tools,target=/mnt \
     --mount=type=bind,from=build,source=/wheels/deps,target=/srv \
-    ["/mnt/bin/python", "/mnt/install_wheels.py", "/srv"]
-# the standard modules the server loads, compiled: the root is read-only, so each of
-# its processes would compile them again at every start (image/compile_stdlib.py)
+    ["/mnt/bin/python", "/mnt/install_wheels.py", "--no-compile", "/srv"]
+# the standard and dependency modules the server loads, compiled: the root is read-only,
+# so each of its processes would compile them again at every start; the rest stays
+# source alone (image/compile_stdlib.py)
 RUN --mount=type=bind,from=build,source=/opt/tools,target=/mnt \
     ["/opt/venv/bin/python", "/mnt/compile_stdlib.py"]
 # the project, a layer of its own: a change to service/ re-ships only this one

@@ -22,11 +22,15 @@ import sysconfig
 from collections.abc import Iterable
 from pathlib import Path
 
-# the standard library's parts no service loads: tests, the IDE and Tk, pip's
-# bootstrap, the 2to3 converter, the help texts, distutils (which pip brings its own of)
+# the standard library's parts no service loads: tests and the tools that run them
+# (unittest, doctest), the IDE and Tk, pip's bootstrap, the 2to3 converter, the help
+# texts, distutils (which pip brings its own of), and the pure-Python twins of C
+# modules the interpreter has (_decimal, _datetime, _io), which load only without them.
+# Every other module stays: a user's added import of it works (docs/image.md).
 DROPPED_STDLIB = {
-    "test", "idlelib", "tkinter", "turtledemo", "turtle.py", "ensurepip", "lib2to3",
-    "pydoc_data", "distutils", "sqlite3", "curses", "__pycache__",
+    "test", "unittest", "doctest.py", "idlelib", "tkinter", "turtledemo", "turtle.py",
+    "ensurepip", "lib2to3", "pydoc_data", "distutils", "sqlite3", "curses",
+    "_pydecimal.py", "_pydatetime.py", "_pyio.py", "__pycache__",
     # what pip installed beside the interpreter (python:3.11-slim's pip and setuptools)
     "site-packages", "dist-packages",
 }  # fmt: skip
