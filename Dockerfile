@@ -12,7 +12,7 @@
 #
 # PYTHON_IMAGE may name any Debian-based image with python3 and its venv module,
 # such as the one scripts/build-base-image makes where Docker Hub is out of reach.
-ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+ARG PYTHON_IMAGE=python:3.13-slim-trixie
 
 # the build stage never runs as a container: it needs no HEALTHCHECK
 # hadolint ignore=DL3057

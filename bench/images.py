@@ -33,7 +33,7 @@ class BuildFigures:
 
 def base_image() -> str:
     """The base both stages build on: PYTHON_IMAGE, else the compose file's default."""
-    return os.environ.get("PYTHON_IMAGE", "python:3.11-slim-bookworm")
+    return os.environ.get("PYTHON_IMAGE", "python:3.13-slim-trixie")
 
 
 def build_with_compose(service: str, **variables: str) -> None:
