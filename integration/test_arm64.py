@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 BINFMT = Path("/proc/sys/fs/binfmt_misc/qemu-aarch64")
 # a base with an arm64 variant: Docker Hub's is multi-platform; offline, the one
 # `scripts/build-base-image --arch arm64` makes
-BASE = os.environ.get("IBDEVSERVER_ARM64_PYTHON_IMAGE", "python:3.11-slim-bookworm")
+BASE = os.environ.get("IBDEVSERVER_ARM64_PYTHON_IMAGE", "python:3.13-slim-trixie")
 IMAGE = f"{TEST_IMAGE}-arm64"
 
 
