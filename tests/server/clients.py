@@ -1,9 +1,14 @@
-"""A client of a real gunicorn over a raw socket: the heads it sends, what it reads back."""
+"""A client over a raw socket: the heads it sends, what it reads back, and what gunicorn's
+parser makes of a head."""
 
 import re
 import resource
 import socket
 import time
+
+from gunicorn.config import Config
+from gunicorn.http.message import Request
+from gunicorn.http.parser import RequestParser
 
 # what a request head looks like when it arrives whole
 HEAD = b"GET /healthz HTTP/1.1\r\nHost: ibdevserver\r\n\r\n"
@@ -38,3 +43,16 @@ def allow_open_files(count: int) -> None:
     """Let this process, and the gunicorn it starts, open `count` files (up to the hard limit)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, count)), hard))
+
+
+def parsed(head: bytes) -> Request:
+    """The request gunicorn parses from `head`."""
+    client, server = socket.socketpair()
+    try:
+        client.sendall(head)
+        client.shutdown(socket.SHUT_WR)
+        request: Request = next(RequestParser(Config(), server, ("127.0.0.1", 1)))
+        return request
+    finally:
+        client.close()
+        server.close()

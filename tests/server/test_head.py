@@ -1,29 +1,12 @@
 """service/server/head.py in-process: check_head on heads gunicorn's own parser made,
 from raw bytes over a socket pair."""
 
-import socket
-
 import pytest
-from gunicorn.config import Config
 from gunicorn.http.errors import UnsupportedTransferCoding
-from gunicorn.http.message import Request
-from gunicorn.http.parser import RequestParser
 
 from service.server.answers import BadHost, MissingHost
 from service.server.head import check_head
-
-
-def parsed(head: bytes) -> Request:
-    """The request gunicorn parses from `head`."""
-    client, server = socket.socketpair()
-    try:
-        client.sendall(head)
-        client.shutdown(socket.SHUT_WR)
-        request: Request = next(RequestParser(Config(), server, ("127.0.0.1", 1)))
-        return request
-    finally:
-        client.close()
-        server.close()
+from tests.server.clients import parsed
 
 
 @pytest.mark.parametrize(
