@@ -4,6 +4,7 @@
     python -m bench --smoke         seconds: checks that every part still works
     python -m bench --flood         only the connection flood, merged into docs/performance.md
     python -m bench --builds        the builds and layers alone, merged into docs/performance.md
+    python -m bench --instructions  the instructions per request alone (valgrind), likewise
     python -m bench --image-bytes   what takes the image's bytes, written into docs/image.md
 
 Everything it measures it starts itself, from the compose file and the bench's
@@ -14,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench import containers, flood, image_bytes, images
+from bench import containers, flood, image_bytes, images, instructions
 from bench.containers import GO, GO_SERVICE, OTHER_BASE, OURS, ROOT, SETUPS
 from bench.flood_report import merge
 from bench.report import LEVERS, Results, merge_builds, write
@@ -42,6 +43,8 @@ def arguments() -> argparse.Namespace:
                         help="only the builds and layers, merged into performance.md")  # fmt: skip
     parser.add_argument("--image-bytes", action="store_true",
                         help="only what takes each image's bytes, into image.md")  # fmt: skip
+    parser.add_argument("--instructions", action="store_true",
+                        help="only the instructions per request (valgrind)")  # fmt: skip
     parser.add_argument("--compare-revision", metavar="REV",
                         help="also build the Dockerfile of this git revision")  # fmt: skip
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
@@ -123,6 +126,11 @@ def main() -> int:
     results = Results(options.connections, middle, options.runs, options.seconds)
     if options.image_bytes:
         return measure_image_bytes(options)
+    if options.instructions:
+        table = options.out / "performance.md"
+        instructions.merge(instructions.measure(), table)
+        print(table.read_text())
+        return 0
     if options.builds:
         measure_builds(options, results)
         table = merge_builds(results, options.out)
@@ -153,6 +161,9 @@ def main() -> int:
     if not options.no_build_timing:
         measure_builds(options, results)
     table, chart = write(results, options.out)
+    # valgrind's minutes are left out of the smoke run
+    if not options.smoke:
+        instructions.merge(instructions.measure(), table)
     print(table.read_text())
     print(f"wrote {table} and {chart}")
     return 0
