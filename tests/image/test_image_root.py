@@ -40,6 +40,26 @@ def test_the_root_runs_python_with_ssl_hashlib_ctypes_and_json(root: Path) -> No
     assert run_in_root(root, code).strip() == "OpenSSL"
 
 
+# where the standard library's line is drawn (docs/image.md): a user's added import of
+# a common module works, tests and the pure-Python twins of C modules are left out
+COMMON_MODULES = (
+    "argparse", "asyncio", "bz2", "concurrent.futures", "csv", "dataclasses", "datetime",
+    "decimal", "email.message", "hashlib", "http.client", "logging.handlers", "lzma",
+    "multiprocessing", "pydoc", "secrets", "statistics", "subprocess", "tarfile",
+    "urllib.request", "xml.etree.ElementTree", "xmlrpc.server", "zipfile", "zoneinfo",
+)  # fmt: skip
+LEFT_OUT = ("unittest", "doctest", "_pydecimal", "_pydatetime", "_pyio", "sqlite3", "tkinter")
+
+
+def test_a_common_module_imports_and_what_is_left_out_does_not(root: Path) -> None:
+    code = (
+        "import importlib, importlib.util\n"
+        f"for name in {COMMON_MODULES!r}: importlib.import_module(name)\n"
+        f"print(*[name for name in {LEFT_OUT!r} if importlib.util.find_spec(name)])"
+    )
+    assert run_in_root(root, code).strip() == ""
+
+
 def test_the_root_holds_no_shell_tests_or_pip(root: Path) -> None:
     names = {path.name for path in root.rglob("*")}
     files = {path.name for path in root.rglob("*") if not path.is_dir()}
