@@ -42,7 +42,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     if app.config["METRICS"]:
         metrics.init_app(app)
-    app.register_blueprint(status_page.bp)
+    status_page.init_app(app)
     app.register_blueprint(probes.bp)
     app.register_blueprint(posture_views.bp)
     return app

@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -79,7 +79,9 @@ class RequestMetrics:
 
     One wrapper instead of a before_request and an after_request hook, each of which
     Flask dispatches (and checks for a coroutine) on every request. The route is read
-    when the response starts, while Flask's request context is still there.
+    when the response starts, from the request werkzeug keeps in the environ
+    (`werkzeug.request`, there until Flask's request context ends): looked up through
+    Flask's `request` proxy it cost about 7,000 instructions a request.
     """
 
     def __init__(self, wsgi_app: "WSGIApplication") -> None:
@@ -92,7 +94,9 @@ class RequestMetrics:
         seen: list[tuple[str, str]] = []
 
         def recording_start_response(status: str, *args: Any) -> Any:
-            rule = request.url_rule
+            # None where the app answered without a request (HeadRules' copy of the environ)
+            answered = environ.get("werkzeug.request")
+            rule = answered.url_rule if answered is not None else None
             seen.append((rule.rule if rule is not None else UNMATCHED, status))
             return start_response(status, *args)
 

@@ -6,9 +6,13 @@ from flask import abort, request
 def negotiated_format(formats: dict[str, str]) -> str:
     """The media type of `formats` (name: type, the default first) the client asked for."""
     # most requests carry no query and no Accept, or `*/*`: they get the default
-    # without a query or Accept header parsed (the hot path of every view)
-    name = request.args.get("format") if request.environ.get("QUERY_STRING") else None
-    if name is None and request.environ.get("HTTP_ACCEPT", "").strip() in ("", "*/*"):
+    # without a query or Accept header parsed (the hot path of every view). The
+    # request is taken from its proxy once, by the proxy's own method (which Flask's
+    # typing of `request` hides): each attribute read through the proxy cost about
+    # 8,000 instructions (python -m bench --instructions)
+    environ = request._get_current_object().environ  # type: ignore[attr-defined]
+    name = request.args.get("format") if environ.get("QUERY_STRING") else None
+    if name is None and environ.get("HTTP_ACCEPT", "").strip() in ("", "*/*"):
         return next(iter(formats.values()))
     if name is not None:
         if name not in formats:
