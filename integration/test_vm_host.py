@@ -43,12 +43,6 @@ ROWS_AT_ONCE = 3
 # scope too (DefaultTasksMax, 15% of the kernel's threads), so a container run without
 # one has one all the same
 HOST_CHANGES = {"unhardened.yml": {"pids-limit": "pass"}}
-# what /posture leaves unknown here though it could tell: under Debian 13's gVisor (runsc
-# 20240729) the sandbox's own cgroupfs shows no memory limit, and the check reads it
-# before /proc/meminfo, whose MemTotal is the limit (262144 kB), so where test_lab.py's
-# gVisor passes, this one is unknown. Printed each run; when /posture reads it, this
-# row fails and the entry goes.
-MISREAD = {"gvisor.yml": {"memory-limit": "unknown"}}
 # docker-compose.yml's limits, as cgroup v2 writes them
 LIMITS = (
     ("memory-limit", "memory.max", "268435456"),
@@ -124,9 +118,9 @@ def row(rows: dict[str, "Future[Timed]"]) -> Callable[[str], Row]:
 
 def expected_here(overlay: str) -> tuple[set[str], set[str]]:
     """The required checks test_lab.py expects `overlay` to fail and to leave unknown,
-    with what this host changes and what /posture misreads here."""
+    with what this host changes."""
     failed, unknown = set(FAILED_REQUIRED[overlay]), set(UNKNOWN_REQUIRED.get(overlay, set()))
-    for check, status in {**HOST_CHANGES.get(overlay, {}), **MISREAD.get(overlay, {})}.items():
+    for check, status in HOST_CHANGES.get(overlay, {}).items():
         failed.discard(check)
         unknown.discard(check)
         {"fail": failed, "unknown": unknown, "pass": set()}[status].add(check)
@@ -182,7 +176,7 @@ def test_each_overlay_of_the_lab_gives_its_verdicts_here_too(
 
 @pytest.mark.parametrize("name", ROWS)
 def test_no_limit_on_the_page_contradicts_what_the_host_holds_the_server_to(
-    row: Callable[[str], Row], name: str, capsys: pytest.CaptureFixture[str]
+    row: Callable[[str], Row], name: str
 ) -> None:
     result = row(name)
     # "max", or "max 100000" (cpu.max: no quota in each period): no limit
@@ -191,10 +185,6 @@ def test_no_limit_on_the_page_contradicts_what_the_host_holds_the_server_to(
     # unknown is no contradiction: the lab's tests hold each row's unknowns to a list
     contrary = {check for check in held if said[check] == ("fail" if held[check] else "pass")}
     assert not contrary, (result.limits, statuses(result.checks, contrary))
-    if name in MISREAD:
-        with capsys.disabled():
-            print(f"\n{name}: /posture says {said} though the host holds the server to "
-                  f"{result.limits} (MISREAD in {__name__})")  # fmt: skip
 
 
 def test_a_container_without_a_pids_limit_has_systemds(
