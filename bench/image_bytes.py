@@ -28,6 +28,8 @@ STDLIB = re.compile(r"(^|/)lib/python3\.\d+/(?!(site|dist)-packages/)")
 SHARED_LIBRARY = re.compile(r"\.so(\.\d+)*$")
 SITE = re.compile(r"^(.*/(site|dist)-packages)/")
 RECORD = re.compile(r"/([^/]+)-[^/-]+\.dist-info/RECORD$")
+# a module's .pyc, which image/compile_stdlib.py writes where no RECORD lists it
+COMPILED = re.compile(r"^(.*/)__pycache__/([^/.]+)\.[^/]+\.pyc$")
 REST = "everything else (a Debian base's shell, apt, dpkg, coreutils, data; Go's program)"
 
 
@@ -47,7 +49,14 @@ def exported_files(image: str) -> dict[str, int]:
                 })  # fmt: skip
     finally:
         docker("rm", container)
-    return {f"{owners.get(name, '')}\0{name}": size for name, size in files.items()}
+    return {f"{owner_of(owners, name)}\0{name}": size for name, size in files.items()}
+
+
+def owner_of(owners: dict[str, str], path: str) -> str:
+    """The distribution `path` belongs to: its RECORD's, or for a .pyc its source's."""
+    compiled = COMPILED.match(path)
+    source = f"{compiled[1]}{compiled[2]}.py" if compiled else path
+    return owners.get(path) or owners.get(source, "")
 
 
 def distribution_owners(records: dict[str, str]) -> dict[str, str]:

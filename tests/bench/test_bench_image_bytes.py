@@ -2,7 +2,7 @@
 
 import pytest
 
-from bench.image_bytes import REST, category, distribution_owners
+from bench.image_bytes import REST, category, distribution_owners, owner_of
 
 SITE = "opt/venv/lib/python3.11/site-packages"
 
@@ -38,3 +38,9 @@ def test_a_distributions_files_are_its_own_console_scripts_included() -> None:
     assert owners["opt/venv/bin/flask"] == "flask"
     assert category("flask", "opt/venv/bin/flask") == "flask (dependency)"
     assert category("ibdevserver", f"{SITE}/service/__init__.py") == "the project"
+
+
+def test_a_module_compiled_outside_its_record_is_its_distributions() -> None:
+    owners = distribution_owners({f"{SITE}/flask-3.1.3.dist-info/RECORD": "flask/app.py,,\n"})
+    assert owner_of(owners, f"{SITE}/flask/__pycache__/app.cpython-313.pyc") == "flask"
+    assert owner_of(owners, f"{SITE}/pip/__pycache__/app.cpython-313.pyc") == ""
