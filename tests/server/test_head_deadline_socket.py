@@ -231,3 +231,18 @@ def test_the_open_file_limit_is_raised_for_the_slots_and_they_fit_within_it(
     monkeypatch.setattr(resource, "setrlimit", lambda _, new: set_to.append(new))
     assert connections_within_file_limit(connections) == fit
     assert set_to == ([] if raised is None else [(raised, limits[1])])
+
+
+def test_what_is_sent_goes_to_the_socket_whole_with_its_flags() -> None:
+    class Sent:
+        def __init__(self) -> None:
+            self.calls: list[tuple[bytes, int]] = []
+
+        def sendall(self, data: bytes, flags: int = 0) -> None:
+            self.calls.append((data, flags))
+
+    sock = Sent()
+    wrapped = HeadDeadlineSocket(sock, 1.0, 1.0, ())
+    wrapped.sendall(b"HTTP/1.1 200 OK\r\n")
+    wrapped.sendall(b"more", 64)
+    assert sock.calls == [(b"HTTP/1.1 200 OK\r\n", 0), (b"more", 64)]
