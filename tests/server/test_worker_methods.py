@@ -10,39 +10,15 @@ from typing import Any
 import gevent
 import gevent.socket
 import pytest
-from gevent.server import StreamServer
-from gunicorn.config import Config
 from gunicorn.http import errors
 from gunicorn.workers.ggevent import GeventWorker
 
 from service.server import answers, lifecycle, worker
 from service.server.answers import Evicted, HeadTimeout, MissingHost
-from service.server.linger import Lingerer
 from service.server.slots import Slots
 from service.server.worker import EVICTION_HEADROOM, GREENLETS, HeadDeadlineSocket, Worker
 from tests.server.clients import parsed
-
-
-class Log:
-    """gunicorn's logger as the worker calls it: each call kept, by level."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str]] = []
-
-    def keep(self, level: str, message: str, *args: object) -> None:
-        self.calls.append((level, message % args))
-
-    def debug(self, message: str, *args: object) -> None:
-        self.keep("debug", message, *args)
-
-    def info(self, message: str, *args: object) -> None:
-        self.keep("info", message, *args)
-
-    def warning(self, message: str, *args: object) -> None:
-        self.keep("warning", message, *args)
-
-    def exception(self, message: str, *args: object) -> None:
-        self.keep("exception", message, *args)
+from tests.server.workers import Log, unstarted
 
 
 class Client:
@@ -264,17 +240,6 @@ def started(monkeypatch: pytest.MonkeyPatch) -> list[Worker]:
     }.items():
         monkeypatch.setenv(variable, value)
     return called
-
-
-def unstarted(connections: int, **config: object) -> Worker:
-    made = Worker.__new__(Worker)
-    made.log = Log()  # type: ignore[assignment]
-    made.cfg = Config()
-    for name, value in config.items():
-        made.cfg.set(name, value)
-    made.ppid = 4321
-    made.worker_connections = connections
-    return made
 
 
 def test_a_worker_starts_with_the_settings_and_its_two_kinds_of_slots(
@@ -530,63 +495,3 @@ def test_a_draining_worker_closes_each_connection_after_its_answer(answered: lis
     assert request.must_close is True
     # no body: nothing lingers
     assert sock.calls == ["head_done"]
-
-
-def listening() -> Any:
-    listener = gevent.socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    return listener
-
-
-def serving_on(listeners: list[Any], workers: int = 1) -> tuple[Worker, list[Any]]:
-    """A worker on `listeners`, whose handle answers `ok`, closes and stops the worker."""
-    made = unstarted(10, workers=workers, graceful_timeout=5)
-    made.sockets = listeners
-    made.slots = Slots(10)
-    made.held_in = (made.slots,)
-    made.header_timeout = made.body_timeout = 2.0
-    made.alive = True
-    handled: list[Any] = []
-    made.notify = lambda: handled.append("notified")  # type: ignore[method-assign]
-
-    def handle(listener: Any, client: Any, addr: Any, **gate: Any) -> None:
-        handled.append((listener.getsockname(), gate["prefix"]))
-        client.sendall(b"ok")
-        client.close()
-        made.alive = False
-
-    made.handle = handle  # type: ignore[method-assign,assignment]
-    return made, handled
-
-
-@pytest.mark.parametrize("workers", [1, 2])
-def test_serve_hands_each_whole_head_on_through_the_gate_and_stops_when_told(
-    workers: int,
-) -> None:
-    listener = listening()
-    address = listener.getsockname()
-    made, handled = serving_on([listener], workers)
-    accepts: list[int] = []
-    real_start = StreamServer.start
-
-    def start(server: Any) -> None:
-        accepts.append(server.max_accept)
-        real_start(server)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(StreamServer, "start", start)
-        served = gevent.spawn(made.serve)
-        with gevent.socket.create_connection(address, timeout=5) as client:
-            client.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
-            assert client.recv(2) == b"ok"
-        served.join(timeout=5)
-    assert served.successful()
-    assert handled[0] == "notified"
-    assert (address, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n") in handled
-    assert isinstance(made.lingerer, Lingerer)
-    # one accept a wakeup when workers share the listener, as gunicorn's
-    assert accepts == [1 if workers > 1 else StreamServer.max_accept]
-    # the listener is closed: no new connection is taken
-    with pytest.raises(ConnectionRefusedError):
-        gevent.socket.create_connection(address, timeout=5)
