@@ -14,7 +14,7 @@ too, for what the server loads: pip's, for every module, were 6.2 MB.
 It runs after the dependencies are installed and before the project, so that a change
 to service/ leaves this layer alone. It imports what a worker imports, gevent patched
 first, and the few standard modules the project or a request adds (PROJECT_NEEDS;
-tests/test_compile_stdlib.py holds that list whole). Then it writes an unchecked-hash
+tests/image/test_compile_stdlib.py holds that list whole). Then it writes an unchecked-hash
 `.pyc` beside each standard and dependency module loaded: the image never changes, so nothing needs
 to check the source again.
 """
