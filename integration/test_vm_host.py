@@ -1,5 +1,5 @@
 """The lab on a second host, as most users have one: Debian 13 with systemd, cgroup v2,
-AppArmor and Debian's Docker, in a VM under QEMU (integration/vm.py, docs/testing.md).
+AppArmor and Debian's Docker, in a VM under QEMU (integration/vm.py, docs/vm-host.md).
 Every overlay of examples/lab/ gives there the verdicts integration/test_lab.py expects,
 but for what such a host changes (below); the rows after them are those only such a
 host can show. All run in one boot, a few at once."""

@@ -1,5 +1,5 @@
 """A Debian 13 VM under QEMU, made by scripts/build-vm-image: booted, reached as root over
-ssh, and shut down with QEMU ended whatever fails (docs/testing.md).
+ssh, and shut down with QEMU ended whatever fails (docs/vm-host.md).
 
 `python -m integration.vm` (scripts/test-vm --shell) boots it as the tests do, with the
 suite's image loaded, and opens a root shell in it.
@@ -181,7 +181,7 @@ def lab_guest(logs: Path) -> Iterator[Guest]:
     build_test_image()
     timings["build"] = time.monotonic() - started
     with tempfile.TemporaryDirectory() as images, ThreadPoolExecutor(1) as saver:
-        # saved while the guest boots: both take a minute or so, on different cores
+        # saved while the guest boots, which takes longer
         saved = saver.submit(subprocess.run, ["docker", "save", f"--output={images}/image.tar",
                                               TEST_IMAGE], check=True)  # fmt: skip
         started = time.monotonic()

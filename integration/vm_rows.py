@@ -1,6 +1,6 @@
 """A row of the lab run in the VM (integration/vm.py): the stack brought up there by
 Debian 13's docker compose from this checkout's files (/repo), /posture read from inside
-the VM, the stack taken down."""
+the VM, the stack killed after."""
 
 import json
 import uuid
@@ -48,8 +48,8 @@ def posture(
     host_network: bool = False,
 ) -> Row:
     """/posture of the stack with `files` (lab overlays) and the `server` settings merged
-    over the compose files, run in the guest with `services` and `environment`; taken
-    down after. On the host's network the server answers on the VM's own port."""
+    over the compose files, run in the guest with `services` and `environment`; killed
+    after. On the host's network the server answers on the VM's own port."""
     project = f"ibdevserver-vm-{uuid.uuid4().hex[:12]}"
     overlay = {service: EMULATED for service in services}
     overlay["server"] = {**SERVER_EMULATED, **(server or {})}
