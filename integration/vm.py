@@ -26,6 +26,8 @@ CPUS = 2
 # under TCG the guest answers ssh about a minute after QEMU starts
 BOOT_WITHIN = 300
 PR_SET_PDEATHSIG = 1
+# what ssh exits with when it cannot reach the guest (a command's own status otherwise)
+SSH_FAILED = 255
 # where the guest mounts the 9p shares (scripts/build-vm-image makes both folders)
 SHARES = {"repo": "/repo", "images": "/images"}
 # read-only shares, so the guest may cache what it reads: the image (53 MB) is read in
@@ -36,6 +38,11 @@ ENGINE_UP = "until docker info >/dev/null 2>&1; do sleep 1; done"
 
 class GuestCommandFailed(Exception):
     """A command in the guest exited non-zero; the message holds its output."""
+
+
+class GuestGone(RuntimeError):
+    """QEMU has exited under a command: the guest's kernel panicked (it reboots a second
+    after, and -no-reboot ends QEMU) or QEMU died. The message ends with its console."""
 
 
 def accelerator() -> str:
@@ -58,7 +65,9 @@ def die_with_parent() -> None:
 class Guest:
     """The booted VM: root over ssh on a forwarded loopback port, its host key checked."""
 
-    def __init__(self, image: Path, port: int, control: Path) -> None:
+    def __init__(
+        self, image: Path, port: int, control: Path, qemu: "subprocess.Popen[bytes]", logs: Path
+    ) -> None:
         # each command goes over the master connection at `control` once there is one: a
         # new ssh handshake takes a second or more under TCG
         self.ssh = [
@@ -68,20 +77,42 @@ class Guest:
             "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR",
             "-o", f"ControlPath={control}", "root@127.0.0.1",
         ]  # fmt: skip
+        self.qemu = qemu
+        self.logs = logs
         self.timings: dict[str, float] = {}
 
     def run(self, *args: str, input: str | None = None, timeout: float = 180) -> str:
-        """Run `args` in the guest; its stdout, or GuestCommandFailed with all it said."""
-        result = subprocess.run(
-            [*self.ssh, shlex.join(args)],
-            input=input or "", capture_output=True, text=True, timeout=timeout,
-        )  # fmt: skip
+        """Run `args` in the guest; its stdout, or GuestCommandFailed with all it said, or
+        GuestGone when the guest is no more."""
+        try:
+            result = subprocess.run(
+                [*self.ssh, shlex.join(args)],
+                input=input or "", capture_output=True, text=True, timeout=timeout,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            self.raise_if_gone()
+            raise
+        if result.returncode == SSH_FAILED:
+            self.raise_if_gone()
         if result.returncode != 0:
             raise GuestCommandFailed(
                 f"{shlex.join(args)} exited {result.returncode} in the VM:\n"
                 f"{result.stdout[-3000:]}{result.stderr[-3000:]}"
             )
         return result.stdout
+
+    def raise_if_gone(self) -> None:
+        """GuestGone if QEMU has exited, or does within a second (ssh sees its connection
+        drop as QEMU ends): every later command then fails at once, not at its timeout."""
+        with suppress(subprocess.TimeoutExpired):
+            self.qemu.wait(timeout=1)
+        if self.qemu.returncode is not None:
+            raise GuestGone(
+                f"the VM is gone: QEMU exited {self.qemu.returncode}; "
+                f"its output:\n{tail(self.logs / 'qemu.log')}\n"
+                f"the guest's console ({self.logs / 'console.log'}) ends:\n"
+                f"{tail(self.logs / 'console.log', 60)}"
+            )
 
 
 def tail(path: Path, lines: int = 30) -> str:
@@ -100,7 +131,7 @@ def wait_for_ssh(guest: Guest, qemu: "subprocess.Popen[bytes]", logs: Path) -> N
         try:
             guest.run("true", timeout=20)
             return
-        except (GuestCommandFailed, subprocess.TimeoutExpired):
+        except (GuestCommandFailed, GuestGone, subprocess.TimeoutExpired):
             time.sleep(2)
     raise RuntimeError(
         f"no ssh within {BOOT_WITHIN} s; the console ({logs / 'console.log'}):\n"
@@ -108,11 +139,12 @@ def wait_for_ssh(guest: Guest, qemu: "subprocess.Popen[bytes]", logs: Path) -> N
     )
 
 
-def shut_down(guest: Guest, qemu: "subprocess.Popen[bytes]") -> None:
+def shut_down(guest: Guest) -> None:
     """Power the guest off, then end QEMU for sure."""
+    qemu = guest.qemu
     if qemu.poll() is None:
         # the connection drops as the guest goes down, or it is past answering
-        with suppress(GuestCommandFailed, subprocess.TimeoutExpired):
+        with suppress(GuestCommandFailed, GuestGone, subprocess.TimeoutExpired):
             guest.run("systemctl", "poweroff", timeout=20)
         try:
             qemu.wait(timeout=60)
@@ -130,7 +162,8 @@ def booted(image: Path, shares: dict[str, Path], logs: Path) -> Iterator[Guest]:
         "qemu-system-x86_64", "-nodefaults", "-display", "none", "-no-reboot",
         "-accel", accelerator(), "-m", str(MEMORY_MIB), "-smp", str(CPUS),
         "-kernel", str(image / "vmlinuz"), "-initrd", str(image / "initrd.img"),
-        "-append", "root=/dev/vda rw console=ttyS0",
+        # a kernel panic reboots, which -no-reboot turns into QEMU's exit: GuestGone
+        "-append", "root=/dev/vda rw console=ttyS0 panic=1",
         # the guest's writes go to a temporary overlay: the cached image stays as made
         "-drive", f"file={image / 'disk.img'},format=raw,if=virtio,snapshot=on",
         # user-mode networking: no interface is made on the host, only this forward
@@ -146,7 +179,7 @@ def booted(image: Path, shares: dict[str, Path], logs: Path) -> Iterator[Guest]:
             command, stdin=subprocess.DEVNULL, stdout=output, stderr=output,
             preexec_fn=die_with_parent,
         )  # fmt: skip
-    guest = Guest(image, port, logs / "ssh.sock")
+    guest = Guest(image, port, logs / "ssh.sock", qemu, logs)
     master = None
     try:
         wait_for_ssh(guest, qemu, logs)
@@ -156,7 +189,7 @@ def booted(image: Path, shares: dict[str, Path], logs: Path) -> Iterator[Guest]:
         )  # fmt: skip
         yield guest
     finally:
-        shut_down(guest, qemu)
+        shut_down(guest)
         if master is not None:
             master.kill()
             master.wait()
