@@ -52,6 +52,11 @@ from service.server.slots import Slots
 from service.settings import Settings
 
 ACCESS_LOG_FLUSH_SECONDS = 0.5
+# how often serve() looks whether the worker is to stop, and then whether what was in
+# flight has settled: gunicorn's worker looks once a second, so every stop (a `docker
+# stop`, a rolling update, a test's gunicorn) waited up to a second for nothing; ten
+# looks a second are ten wakeups of an idle hub, nothing a flood notices
+STOP_CHECK_SECONDS = 0.1
 # greenlets for connections whose head has come, kept-alive ones and those the
 # app answers; one more evicts the one idle longest, else the oldest head
 GREENLETS = 1000
@@ -408,7 +413,7 @@ class Worker(GeventWorker):
             servers.append(server)
         while self.alive:
             self.notify()
-            gevent.sleep(1.0)
+            gevent.sleep(STOP_CHECK_SECONDS)
         for server in servers:
             server.close()
         gate.let_silent_go()
@@ -420,7 +425,7 @@ class Worker(GeventWorker):
             if gate.settled():
                 return
             self.notify()
-            gevent.sleep(1.0)
+            gevent.sleep(STOP_CHECK_SECONDS)
         self.log.warning("Worker graceful timeout (pid:%s)", self.pid)
         for server in servers:
             server.stop(timeout=1)
