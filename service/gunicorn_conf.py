@@ -3,6 +3,8 @@
 gunicorn -c python:service.gunicorn_conf
 """
 
+import gc
+import importlib
 import os
 import shutil
 import tempfile
@@ -51,12 +53,30 @@ logger_class = "service.server.access_log.BufferedAccessLogger"
 loglevel = SETTINGS.log_level
 
 METRICS_DIR_PREFIX = "ibdevserver-metrics-"
+# what gevent's monkey.patch_all() imports in a worker as it starts (gunicorn's gevent
+# worker patches there), less its own private modules: imported once in the master
+# instead, so that the workers share them (tests/test_gunicorn_conf_fork.py holds the
+# list to what patch_all imports)
+GEVENT_PATCH_MODULES = (
+    "_threading_local",
+    "concurrent.futures.thread",
+    "gevent.events",
+    "gevent.local",
+    "gevent.select",
+    "gevent.selectors",
+    "gevent.signal",
+    "gevent.ssl",
+    "gevent.subprocess",
+    "gevent.thread",
+    "gevent.threading",
+    "gevent.time",
+)
 
 
 def on_starting(server: Any) -> None:
-    """Give the workers' metrics a fresh tmpfs directory before any worker starts.
+    """Give the workers' metrics a fresh tmpfs directory, then load the app before any fork.
 
-    prometheus_client picks its multiprocess mode when a worker first imports it,
+    prometheus_client picks its multiprocess mode when the app first imports it,
     from PROMETHEUS_MULTIPROC_DIR: a new directory here, or the given one emptied.
     """
     given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
@@ -64,10 +84,33 @@ def on_starting(server: Any) -> None:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
             prefix=METRICS_DIR_PREFIX, dir="/dev/shm"
         )
-        return
-    os.makedirs(given, exist_ok=True)
-    for entry in os.scandir(given):
-        os.remove(entry.path)
+    else:
+        os.makedirs(given, exist_ok=True)
+        for entry in os.scandir(given):
+            os.remove(entry.path)
+    load_before_fork(server)
+
+
+def load_before_fork(server: Any) -> None:
+    """Load the app and what gevent's patching imports, once, in the master.
+
+    gunicorn's preload_app, but after the metrics directory is set (gunicorn preloads
+    before on_starting): every worker forked after shares these pages until it writes
+    to them, where each would load its own copy (docs/decisions.md). As with
+    preload_app, a HUP re-reads the config but not the app.
+    """
+    server.app.wsgi()
+    for name in GEVENT_PATCH_MODULES:
+        importlib.import_module(name)
+
+
+def pre_fork(server: Any, worker: Any) -> None:
+    """Freeze every object the master holds, just before it forks a worker.
+
+    A frozen object is never visited by a collection, so a worker's collections do not
+    write to the pages it shares with the master (Instagram's gc.freeze).
+    """
+    gc.freeze()
 
 
 def on_exit(server: Any) -> None:
