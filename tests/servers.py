@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import requests
 
@@ -17,6 +17,14 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+class Served(NamedTuple):
+    """A gunicorn serving a status file: its URL, the file and its log."""
+
+    url: str
+    status_file: Path
+    log: Path
 
 
 @contextmanager
@@ -52,7 +60,7 @@ def gunicorn_process(
             except requests.RequestException:
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("gunicorn did not start serving") from None
-                time.sleep(0.1)
+                time.sleep(0.02)
         yield url, server
     finally:
         server.terminate()

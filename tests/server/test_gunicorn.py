@@ -5,33 +5,13 @@ import re
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
 
-import pytest
 import requests
 
 from tests.access_lines import whole_healthz_line
-from tests.paths import SAMPLES
 from tests.prometheus_text import requests_counted
-from tests.servers import gunicorn_process, gunicorn_serving
-
-
-class Served(NamedTuple):
-    url: str
-    status_file: Path
-    log: Path
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """One gunicorn for the module, serving a known status file: each test reads its own."""
-    folder = tmp_path_factory.mktemp("gunicorn")
-    status_file = folder / "status"
-    status_file.write_bytes((SAMPLES / "linux-6.6-container.txt").read_bytes())
-    with gunicorn_serving(status_file, folder / "gunicorn.log") as url:
-        yield Served(url, status_file, folder / "gunicorn.log")
+from tests.servers import Served, gunicorn_process, gunicorn_serving
 
 
 def test_serves_the_status_file_over_http(served: Served) -> None:

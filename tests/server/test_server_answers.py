@@ -2,7 +2,6 @@
 
 import json
 import re
-from collections.abc import Iterator
 
 import pytest
 
@@ -19,7 +18,7 @@ from tests.http_cases import (
     status_of,
 )
 from tests.paths import ROOT
-from tests.servers import gunicorn_process
+from tests.servers import Served
 
 
 def allowed(answer: bytes) -> set[str]:
@@ -29,14 +28,11 @@ def allowed(answer: bytes) -> set[str]:
     return set(match[1].decode().split(", "))
 
 
-@pytest.fixture(scope="module")
-def address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    folder = tmp_path_factory.mktemp("answers")
-    status = folder / "status"
-    status.write_text("Name:\tgunicorn\n")
-    with (folder / "gunicorn.log").open("wb") as log, gunicorn_process(status, log) as (url, _):
-        host, port = url.removeprefix("http://").split(":")
-        yield host, int(port)
+@pytest.fixture
+def address(served: Served) -> tuple[str, int]:
+    """The shared gunicorn's host and port (tests/server/conftest.py)."""
+    host, port = served.url.removeprefix("http://").split(":")
+    return host, int(port)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: f"{case.rfc}: {case.name}")
