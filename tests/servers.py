@@ -12,6 +12,10 @@ from typing import IO, Any, NamedTuple
 
 import requests
 
+# the TCP states of a connection its server still holds open: established, and closed by
+# the client only (CLOSE_WAIT), as /proc/net/tcp writes them (include/net/tcp_states.h)
+HELD_STATES = ("01", "08")
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -25,6 +29,15 @@ class Served(NamedTuple):
     url: str
     status_file: Path
     log: Path
+
+
+def connections_held(port: int) -> int:
+    """How many connections to `port` on this host its server still holds open."""
+    held = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, _, state = line.split()[1:4]
+        held += int(local.rpartition(":")[2], 16) == port and state in HELD_STATES
+    return held
 
 
 @contextmanager

@@ -4,17 +4,17 @@ The head deadline is long (30 s) so that nothing here is freed by it: what frees
 slot is eviction. The in-process tests pin the order in which slots are taken.
 """
 
+import selectors
 import socket
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 
 from service.server.slots import SILENT_GRACE, Slots
 from tests.server.clients import HEAD, PARTIAL_HEAD, answer_one, statuses
-from tests.servers import gunicorn_process
+from tests.servers import connections_held, one_worker
 
 SLOTS = 20
 HEADER_TIMEOUT = 30.0
@@ -22,24 +22,27 @@ HEADER_TIMEOUT = 30.0
 PATIENCE = 5.0
 
 
+@pytest.fixture(scope="module")
+def worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """One worker with SLOTS slots and a long head deadline, for the module; its address."""
+    with one_worker(
+        tmp_path_factory.mktemp("slots"),
+        IBDEVSERVER_WORKER_CONNECTIONS=str(SLOTS),
+        IBDEVSERVER_HEADER_TIMEOUT=str(HEADER_TIMEOUT),
+        GUNICORN_CMD_ARGS=f"--keep-alive {HEADER_TIMEOUT:g}",
+    ) as (address, _):
+        yield address
+
+
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, int]]:
-    """One worker with SLOTS slots and a long head deadline; yield its address."""
-    status = tmp_path / "status"
-    status.write_text("Name:\tgunicorn\n")
-    with (
-        (tmp_path / "gunicorn.log").open("wb") as log,
-        gunicorn_process(
-            status,
-            log,
-            IBDEVSERVER_WORKERS="1",
-            IBDEVSERVER_WORKER_CONNECTIONS=str(SLOTS),
-            IBDEVSERVER_HEADER_TIMEOUT=str(HEADER_TIMEOUT),
-            GUNICORN_CMD_ARGS=f"--keep-alive {HEADER_TIMEOUT:g}",
-        ) as (url, _),
-    ):
-        host, port = url.removeprefix("http://").split(":")
-        yield host, int(port)
+def server(worker: tuple[str, int]) -> tuple[str, int]:
+    """The module's worker, once it has closed every connection an earlier test left: each
+    test finds all SLOTS slots free."""
+    deadline = time.monotonic() + PATIENCE
+    while connections_held(worker[1]):
+        assert time.monotonic() < deadline, "the worker still holds an earlier test's connections"
+        time.sleep(0.01)
+    return worker
 
 
 def stalled(address: tuple[str, int], count: int) -> list[socket.socket]:
@@ -67,6 +70,20 @@ def cut(sock: socket.socket, wait: float = PATIENCE) -> bytes | None:
     return answer
 
 
+def cuts(socks: list[socket.socket], wait: float) -> list[bytes | None]:
+    """cut() of each of `socks`, all watched at once: each still open after `wait` is None."""
+    closing = []
+    with selectors.DefaultSelector() as selector:
+        for sock in socks:
+            selector.register(sock, selectors.EVENT_READ)
+        deadline = time.monotonic() + wait
+        while selector.get_map() and (left := deadline - time.monotonic()) > 0:
+            for key, _ in selector.select(timeout=left):
+                selector.unregister(key.fileobj)
+                closing.append(key.fileobj)
+    return [cut(sock, wait) if sock in closing else None for sock in socks]
+
+
 def test_a_flood_of_stalled_heads_does_not_keep_an_honest_client_out(
     server: tuple[str, int],
 ) -> None:
@@ -77,7 +94,7 @@ def test_a_flood_of_stalled_heads_does_not_keep_an_honest_client_out(
         elapsed = time.monotonic() - started
         # the oldest heads lost their slots, with a 503; the newest still hold theirs
         oldest = [cut(sock) for sock in held[: SLOTS // 2]]
-        newest = [cut(sock, wait=0.2) for sock in held[-SLOTS // 2 :]]
+        newest = cuts(held[-SLOTS // 2 :], wait=0.2)
     finally:
         for sock in held:
             sock.close()
@@ -133,7 +150,7 @@ def test_a_slow_head_is_not_cut_while_slots_are_free(server: tuple[str, int]) ->
                 slow.sendall(bytes([byte]))
                 time.sleep(0.03)
             answer = slow.recv(65536)
-        survivors = [cut(sock, wait=0.1) for sock in held]
+        survivors = cuts(held, wait=0.1)
     finally:
         for sock in held:
             sock.close()

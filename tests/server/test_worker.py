@@ -27,21 +27,12 @@ KEEPALIVE = 2.0
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     """One worker with short deadlines; yield its address."""
-    folder = tmp_path_factory.mktemp("worker")
-    status = folder / "status"
-    status.write_text("Name:\tgunicorn\n")
-    with (
-        (folder / "gunicorn.log").open("wb") as log,
-        gunicorn_process(
-            status,
-            log,
-            IBDEVSERVER_WORKERS="1",
-            IBDEVSERVER_HEADER_TIMEOUT=str(HEADER_TIMEOUT),
-            GUNICORN_CMD_ARGS=f"--keep-alive {KEEPALIVE:g}",
-        ) as (url, _),
-    ):
-        host, port = url.removeprefix("http://").split(":")
-        yield host, int(port)
+    with one_worker(
+        tmp_path_factory.mktemp("worker"),
+        IBDEVSERVER_HEADER_TIMEOUT=str(HEADER_TIMEOUT),
+        GUNICORN_CMD_ARGS=f"--keep-alive {KEEPALIVE:g}",
+    ) as (address, _):
+        yield address
 
 
 def connect(address: tuple[str, int]) -> tuple[socket.socket, float]:
