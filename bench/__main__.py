@@ -5,6 +5,7 @@
     python -m bench --flood         only the connection flood, merged into docs/performance.md
     python -m bench --builds        the builds and layers alone, merged into docs/performance.md
     python -m bench --instructions  the instructions per request alone (valgrind), likewise
+    python -m bench --start-memory  the cold start and idle memory alone, likewise
     python -m bench --image-bytes   what takes the image's bytes, written into docs/image.md
 
 Everything it measures it starts itself, from the compose file and the bench's
@@ -18,7 +19,7 @@ from pathlib import Path
 from bench import containers, flood, image_bytes, images, instructions
 from bench.containers import GO, GO_SERVICE, OTHER_BASE, OURS, ROOT, SETUPS
 from bench.flood_report import merge
-from bench.report import LEVERS, Results, merge_builds, write
+from bench.report import LEVERS, Results, merge_builds, merge_start, write
 from bench.wrk import run_wrk
 
 PEERS = ["server", "minimal-flask", "bare-wsgi"]
@@ -45,6 +46,8 @@ def arguments() -> argparse.Namespace:
                         help="only what takes each image's bytes, into image.md")  # fmt: skip
     parser.add_argument("--instructions", action="store_true",
                         help="only the instructions per request (valgrind)")  # fmt: skip
+    parser.add_argument("--start-memory", action="store_true",
+                        help="only the cold start and idle memory")  # fmt: skip
     parser.add_argument("--compare-revision", metavar="REV",
                         help="also build the Dockerfile of this git revision")  # fmt: skip
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
@@ -74,7 +77,7 @@ def measure_setup(setup: str, targets: list[str], options: argparse.Namespace,
     with containers.running(setup, targets + levers) as stack:
         if setup == "server alone":
             for target in targets:
-                results.memory_idle[target] = stack.memory(target)
+                results.memory_idle[target] = stack.idle_memory(target)
         # a warm-up for each, unmeasured: a fresh server's first second is slower
         for target in targets + levers:
             run_wrk(stack.url(target), max(options.connections), 1)
@@ -92,10 +95,24 @@ def measure_setup(setup: str, targets: list[str], options: argparse.Namespace,
         posture = stack.url("server") + "posture"
         for _ in range(options.runs):
             results.posture.runs.append(run_wrk(posture, 1, options.seconds))
-        for _ in range(options.runs):
-            for target in (name for name in targets if name in ("server", GO_SERVICE,
-                                                                 "other-base")):  # fmt: skip
-                results.cold_start.setdefault(target, []).append(stack.cold_start(target))
+        measure_cold_starts(stack, targets, options.runs, results)
+
+
+def measure_cold_starts(stack: containers.Stack, targets: list[str], runs: int,
+                        results: Results) -> None:  # fmt: skip
+    """Stop and start each target `runs` times, interleaved."""
+    for _ in range(runs):
+        for target in targets:
+            results.cold_start.setdefault(target, []).append(stack.cold_start(target))
+
+
+def measure_start_memory(targets: list[str], options: argparse.Namespace,
+                         results: Results) -> None:  # fmt: skip
+    """The cold start and idle memory alone, server alone."""
+    with containers.running("server alone", targets) as stack:
+        for target in targets:
+            results.memory_idle[target] = stack.idle_memory(target)
+        measure_cold_starts(stack, targets, options.runs, results)
 
 
 def measure_builds(options: argparse.Namespace, results: Results) -> None:
@@ -144,6 +161,16 @@ def main() -> int:
         images.build_go()
         results.image_bytes[GO_SERVICE] = images.image_size(GO)
         targets.append(GO_SERVICE)
+    if options.start_memory:
+        if options.compare_base:
+            images.build_other_base(options.compare_base)
+            results.image_bytes["other-base"] = images.image_size(OTHER_BASE)
+            results.other_base = options.compare_base
+            targets.append("other-base")
+        measure_start_memory(targets, options, results)
+        table = merge_start(results, options.out)
+        print(table.read_text())
+        return 0
     if options.flood:
         table = options.out / "performance.md"
         merge(measure_flood(targets, options), table)
