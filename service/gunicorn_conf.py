@@ -113,6 +113,16 @@ def pre_fork(server: Any, worker: Any) -> None:
     gc.freeze()
 
 
+def worker_exit(server: Any, worker: Any) -> None:
+    """Unfreeze a worker's objects as it exits, so that its last collections free them.
+
+    Left frozen, they outlive its modules: a logging handler's finalizer then takes a lock
+    through gevent's patched get_ident, gone by then, and prints a traceback at every
+    worker's exit.
+    """
+    gc.unfreeze()
+
+
 def on_exit(server: Any) -> None:
     """Remove the metrics directory if on_starting made it."""
     directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]

@@ -83,6 +83,12 @@ def test_pre_fork_freezes_every_object_the_master_holds(unfrozen: None) -> None:
     assert gc.get_freeze_count() > 0
 
 
+def test_a_worker_unfreezes_its_objects_as_it_exits(unfrozen: None) -> None:
+    gunicorn_conf.pre_fork(Server(), None)
+    gunicorn_conf.worker_exit(Server(), None)
+    assert gc.get_freeze_count() == 0
+
+
 def test_the_list_is_what_patch_all_imports() -> None:
     # a fresh interpreter: patch_all would patch this one. What the master has loaded by
     # the time it forks, the list, then the patching a worker does as it starts
