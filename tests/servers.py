@@ -23,6 +23,18 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+class Deadlines(NamedTuple):
+    """A worker's deadlines, in seconds: for a head, a kept-alive idle, a body's rest."""
+
+    header: float
+    keepalive: float
+    body: float
+
+
+# short, so that a test of a deadline takes seconds (tests/server/conftest.py's worker)
+SHORT = Deadlines(header=1.0, keepalive=2.0, body=1.5)
+
+
 class Served(NamedTuple):
     """A gunicorn serving a status file: its URL, the file and its log."""
 
@@ -38,6 +50,14 @@ def connections_held(port: int) -> int:
         local, _, state = line.split()[1:4]
         held += int(local.rpartition(":")[2], 16) == port and state in HELD_STATES
     return held
+
+
+def wait_until_closed(port: int, patience: float = 5.0) -> None:
+    """Wait until the server on `port` has closed every connection made to it."""
+    deadline = time.monotonic() + patience
+    while connections_held(port):
+        assert time.monotonic() < deadline, "the server still holds an earlier test's connections"
+        time.sleep(0.01)
 
 
 @contextmanager

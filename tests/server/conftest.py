@@ -1,11 +1,11 @@
-"""Fixtures for the server room: one gunicorn with the shipped config, shared."""
+"""Fixtures for the server room: gunicorns that tests share, each started once a session."""
 
 from collections.abc import Iterator
 
 import pytest
 
 from tests.paths import SAMPLES
-from tests.servers import Served, gunicorn_serving
+from tests.servers import SHORT, Served, gunicorn_serving, one_worker, wait_until_closed
 
 
 @pytest.fixture(scope="session")
@@ -17,3 +17,23 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     status_file.write_bytes((SAMPLES / "linux-6.6-container.txt").read_bytes())
     with gunicorn_serving(status_file, folder / "gunicorn.log") as url:
         yield Served(url, status_file, folder / "gunicorn.log")
+
+
+@pytest.fixture(scope="session")
+def short_deadline_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """One worker with SHORT deadlines, for the session; its address."""
+    with one_worker(
+        tmp_path_factory.mktemp("short"),
+        IBDEVSERVER_HEADER_TIMEOUT=str(SHORT.header),
+        IBDEVSERVER_BODY_TIMEOUT=str(SHORT.body),
+        GUNICORN_CMD_ARGS=f"--keep-alive {SHORT.keepalive:g}",
+    ) as (address, _):
+        yield address
+
+
+@pytest.fixture
+def short_deadlines(short_deadline_worker: tuple[str, int]) -> tuple[str, int]:
+    """The worker with SHORT deadlines, once it has closed every connection an earlier test
+    left: what a test measures is its own."""
+    wait_until_closed(short_deadline_worker[1])
+    return short_deadline_worker

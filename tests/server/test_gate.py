@@ -18,7 +18,7 @@ from service.server.gate import PREFIX_BYTES
 from service.server.worker import EVICTION_HEADROOM, FILES_BEYOND_SLOTS, GREENLETS
 from service.settings import Settings
 from tests.server.clients import HEAD, PARTIAL_HEAD, allow_open_files, statuses
-from tests.servers import one_worker
+from tests.servers import SHORT, one_worker
 
 WAITING = 1000
 # worker memory a waiting connection may cost: far below a greenlet's 14 KiB
@@ -68,19 +68,17 @@ def test_a_waiting_head_costs_no_greenlet_and_is_answered_once_whole(tmp_path: P
 
 
 SPREAD = 300
-SPREAD_DEADLINE = 1.0
+SPREAD_DEADLINE = SHORT.header
 
 
 def test_a_flood_that_meets_its_deadline_together_is_refused_one_a_turn(
-    tmp_path: Path,
+    short_deadlines: tuple[str, int],
 ) -> None:
     """Refused at once, a flood would reconnect at once, past the listen queue."""
     allow_open_files(SPREAD + 500)
     held: list[socket.socket] = []
-    with (
-        one_worker(tmp_path, IBDEVSERVER_HEADER_TIMEOUT=str(SPREAD_DEADLINE)) as (address, _),
-        selectors.DefaultSelector() as selector,
-    ):
+    address = short_deadlines
+    with selectors.DefaultSelector() as selector:
         try:
             opening = time.monotonic()
             for _ in range(SPREAD):

@@ -4,7 +4,6 @@ the hub (service/server/linger.py), against a real gunicorn on loopback (no Dock
 import re
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,9 +11,9 @@ import pytest
 from service.server.linger import DISCARD_BYTES
 from service.server.worker import EVICTION_HEADROOM, GREENLETS
 from tests.server.clients import HEAD, allow_open_files, read_to_close, statuses
-from tests.servers import one_worker
+from tests.servers import SHORT, one_worker
 
-BODY_TIMEOUT = 1.5
+BODY_TIMEOUT = SHORT.body
 # a whole head that declares a body, as a slow-body (R.U.D.Y.) client sends it
 SLOW_BODY = b"POST / HTTP/1.1\r\nHost: ibdevserver\r\nContent-Length: %d\r\n\r\n"
 CHUNKED = b"POST / HTTP/1.1\r\nHost: ibdevserver\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -22,11 +21,10 @@ CHUNKED = b"POST / HTTP/1.1\r\nHost: ibdevserver\r\nTransfer-Encoding: chunked\r
 MORE_THAN_GREENLETS = GREENLETS + EVICTION_HEADROOM + 100
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    folder = tmp_path_factory.mktemp("linger")
-    with one_worker(folder, IBDEVSERVER_BODY_TIMEOUT=str(BODY_TIMEOUT)) as (address, _):
-        yield address
+@pytest.fixture
+def server(short_deadlines: tuple[str, int]) -> tuple[str, int]:
+    """The session's worker with SHORT deadlines (tests/server/conftest.py)."""
+    return short_deadlines
 
 
 def answer_of(sock: socket.socket) -> bytes:

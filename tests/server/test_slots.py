@@ -14,7 +14,7 @@ import requests
 
 from service.server.slots import SILENT_GRACE, Slots
 from tests.server.clients import HEAD, PARTIAL_HEAD, answer_one, statuses
-from tests.servers import connections_held, one_worker
+from tests.servers import one_worker, wait_until_closed
 
 SLOTS = 20
 HEADER_TIMEOUT = 30.0
@@ -38,10 +38,7 @@ def worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]
 def server(worker: tuple[str, int]) -> tuple[str, int]:
     """The module's worker, once it has closed every connection an earlier test left: each
     test finds all SLOTS slots free."""
-    deadline = time.monotonic() + PATIENCE
-    while connections_held(worker[1]):
-        assert time.monotonic() < deadline, "the worker still holds an earlier test's connections"
-        time.sleep(0.01)
+    wait_until_closed(worker[1], PATIENCE)
     return worker
 
 

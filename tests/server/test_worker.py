@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,21 +17,16 @@ import requests
 
 from service.server.worker import STOP_CHECK_SECONDS
 from tests.server.clients import HEAD, PARTIAL_HEAD, answer_one, read_to_close, statuses
-from tests.servers import gunicorn_process, one_worker
+from tests.servers import SHORT, gunicorn_process, one_worker
 
-HEADER_TIMEOUT = 1.0
-KEEPALIVE = 2.0
+HEADER_TIMEOUT = SHORT.header
+KEEPALIVE = SHORT.keepalive
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    """One worker with short deadlines; yield its address."""
-    with one_worker(
-        tmp_path_factory.mktemp("worker"),
-        IBDEVSERVER_HEADER_TIMEOUT=str(HEADER_TIMEOUT),
-        GUNICORN_CMD_ARGS=f"--keep-alive {KEEPALIVE:g}",
-    ) as (address, _):
-        yield address
+@pytest.fixture
+def server(short_deadlines: tuple[str, int]) -> tuple[str, int]:
+    """The session's worker with SHORT deadlines (tests/server/conftest.py)."""
+    return short_deadlines
 
 
 def connect(address: tuple[str, int]) -> tuple[socket.socket, float]:
