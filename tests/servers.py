@@ -1,6 +1,7 @@
 """A real gunicorn with the shipped config, for the fast tests (no Docker)."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 import requests
+
+from service.settings import Settings
 
 # the TCP states of a connection its server still holds open: established, and closed by
 # the client only (CLOSE_WAIT), as /proc/net/tcp writes them (include/net/tcp_states.h)
@@ -60,6 +63,30 @@ def wait_until_closed(port: int, patience: float = 5.0) -> None:
         time.sleep(0.01)
 
 
+def catches(pid: int, signum: int) -> bool:
+    """Whether process `pid` has a handler of its own for signal `signum`."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+    raise AssertionError(f"no SigCgt in /proc/{pid}/status")
+
+
+def workers_booted(master: int, workers: int) -> bool:
+    """Whether gunicorn's `master` has `workers` workers, each with its own signal handlers.
+
+    Until a worker sets them (gunicorn's init_signals, the first to catch SIGABRT), a
+    SIGTERM reaches the master's handlers in its copy, and is lost: the master then waits
+    out graceful_timeout (10 s) before it kills the worker.
+    """
+    try:
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+        return len(children) == workers and all(
+            catches(int(pid), signal.SIGABRT) for pid in children
+        )
+    except FileNotFoundError:
+        return False  # a worker exited while we looked
+
+
 @contextmanager
 def gunicorn_process(
     status_file: Path, stdout: int | IO[Any], **environment: str
@@ -94,6 +121,11 @@ def gunicorn_process(
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("gunicorn did not start serving") from None
                 time.sleep(0.02)
+        workers = Settings.from_environ(env).workers
+        while not workers_booted(server.pid, workers):
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("gunicorn's workers did not boot")
+            time.sleep(0.02)
         yield url, server
     finally:
         server.terminate()
