@@ -1,6 +1,6 @@
 """service/server/worker.py's Worker.serve in-process: a real listener on loopback in this
-process's gevent hub, the worker never started. Kept out of mutmut's selection: a mutant
-of serve's loops hangs each run until mutmut's timeout."""
+process's gevent hub, the worker never started. In mutmut's selection, which runs each
+mutant in a fork of a process whose hub never ran (setup.cfg's process_isolation)."""
 
 from typing import Any
 
