@@ -3,12 +3,16 @@
 gunicorn -c python:service.gunicorn_conf
 """
 
+import functools
 import gc
 import importlib
 import os
 import shutil
+import signal
 import tempfile
 from typing import Any
+
+from gunicorn.workers.base import Worker as BaseWorker
 
 from service.settings import Settings
 
@@ -89,6 +93,7 @@ def on_starting(server: Any) -> None:
         for entry in os.scandir(given):
             os.remove(entry.path)
     load_before_fork(server)
+    os.register_at_fork(after_in_parent=functools.partial(release_signals, os.getpid()))
 
 
 def load_before_fork(server: Any) -> None:
@@ -105,12 +110,27 @@ def load_before_fork(server: Any) -> None:
 
 
 def pre_fork(server: Any, worker: Any) -> None:
-    """Freeze every object the master holds, just before it forks a worker.
+    """Freeze every object the master holds, and hold the signals a worker handles, just
+    before it forks a worker.
 
     A frozen object is never visited by a collection, so a worker's collections do not
     write to the pages it shares with the master (Instagram's gc.freeze).
+
+    The worker is born with those signals blocked, and takes any that came once its own
+    handlers are set (Worker.init_signals). Until then a SIGTERM would run the master's
+    handlers in the worker's copy and be lost: the master then waited out
+    graceful_timeout (10 s) to stop a worker that was booting. The master takes its
+    signals back as soon as the fork returns (release_signals).
     """
     gc.freeze()
+    signal.pthread_sigmask(signal.SIG_BLOCK, BaseWorker.SIGNALS)
+
+
+def release_signals(master: int) -> None:
+    """After a fork, in the master: unblock what pre_fork held. A worker inherits this
+    hook with the rest of the master, and its own forks leave its signals alone."""
+    if os.getpid() == master:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, BaseWorker.SIGNALS)
 
 
 def worker_exit(server: Any, worker: Any) -> None:

@@ -75,8 +75,8 @@ def workers_booted(master: int, workers: int) -> bool:
     """Whether gunicorn's `master` has `workers` workers, each with its own signal handlers.
 
     Until a worker sets them (gunicorn's init_signals, the first to catch SIGABRT), a
-    SIGTERM reaches the master's handlers in its copy, and is lost: the master then waits
-    out graceful_timeout (10 s) before it kills the worker.
+    signal to it waits, held since the fork (tests/server/test_worker_signals.py): a test
+    that stops gunicorn then waits for the worker's boot.
     """
     try:
         children = Path(f"/proc/{master}/task/{master}/children").read_text().split()

@@ -31,6 +31,7 @@ import contextlib
 import enum
 import functools
 import resource
+import signal
 import socket
 import time
 from http import HTTPStatus
@@ -288,6 +289,12 @@ class Worker(GeventWorker):
         # those of evicted connections on their way out
         self.worker_connections = held + EVICTION_HEADROOM
         super().init_process()
+
+    def init_signals(self) -> None:
+        super().init_signals()
+        # held since the fork (gunicorn_conf.pre_fork): one that came meanwhile is taken
+        # now, by these handlers
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, self.SIGNALS)
 
     def handle_exit(self, sig: int, frame: Any) -> None:
         """SIGTERM: drain first (readiness fails, serving goes on), then stop gracefully."""
