@@ -24,7 +24,8 @@ def modules_loaded_by(imports: str) -> set[str]:
 @pytest.mark.parametrize(
     "imports",
     [
-        # what gunicorn's master imports before any worker starts
+        # what gunicorn's master imports before on_starting sets the metrics directory,
+        # which prometheus_client reads as it is first imported (then the app is loaded)
         "import service.gunicorn_conf, service.server.worker, service.server.access_log",
         "import service.healthcheck",
     ],
