@@ -137,6 +137,13 @@ def measure_image_bytes(options: argparse.Namespace) -> int:
     return 0
 
 
+def build_other_base(base: str, results: Results) -> None:
+    """Build ours on `base` too, and note its image's bytes and its name."""
+    images.build_other_base(base)
+    results.image_bytes["other-base"] = images.image_size(OTHER_BASE)
+    results.other_base = base
+
+
 def main() -> int:
     options = arguments()
     middle = 32 if 32 in options.connections else sorted(options.connections)[-1]
@@ -163,9 +170,7 @@ def main() -> int:
         targets.append(GO_SERVICE)
     if options.start_memory:
         if options.compare_base:
-            images.build_other_base(options.compare_base)
-            results.image_bytes["other-base"] = images.image_size(OTHER_BASE)
-            results.other_base = options.compare_base
+            build_other_base(options.compare_base, results)
             targets.append("other-base")
         measure_start_memory(targets, options, results)
         table = merge_start(results, options.out)
@@ -177,9 +182,7 @@ def main() -> int:
         print(table.read_text())
         return 0
     if options.compare_base:
-        images.build_other_base(options.compare_base)
-        results.image_bytes["other-base"] = images.image_size(OTHER_BASE)
-        results.other_base = options.compare_base
+        build_other_base(options.compare_base, results)
     for setup in SETUPS:
         alone = setup == "server alone"
         measure_setup(setup, targets + (["other-base"] if alone and options.compare_base

@@ -225,12 +225,18 @@ def start_lines(results: Results, how: str) -> list[str]:
     return [*lines, "", *other_lines(results)]
 
 
+def section_bounds(lines: list[str], heading: str) -> tuple[int, int]:
+    """Where the section under `heading` begins and ends: at the next section or the chart."""
+    start = lines.index(heading)
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith(("## ", "![")))
+    return start, end
+
+
 def merge_start(results: Results, directory: Path) -> Path:
     """Write the start, memory and image section into an existing performance.md."""
     table = directory / "performance.md"
     lines = table.read_text().split("\n")
-    start = lines.index(START_HEADING)
-    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith(("## ", "![")))
+    start, end = section_bounds(lines, START_HEADING)
     lines[start:end] = start_lines(results, "`python -m bench --start-memory`")
     table.write_text("\n".join(lines))
     return table
@@ -278,8 +284,7 @@ def merge_builds(results: Results, directory: Path) -> Path:
     table = directory / "performance.md"
     lines = [line for line in table.read_text().split("\n") if not line.startswith(RETIRED_ROWS)]
     if BUILDS_HEADING in lines:
-        start = lines.index(BUILDS_HEADING)
-        end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith(("## ", "![")))
+        start, end = section_bounds(lines, BUILDS_HEADING)
     else:
         start = end = next(i for i, line in enumerate(lines) if line.startswith("!["))
     lines[start:end] = build_lines(results)
