@@ -79,12 +79,29 @@ def workers_booted(master: int, workers: int) -> bool:
     that stops gunicorn then waits for the worker's boot.
     """
     try:
-        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-        return len(children) == workers and all(
-            catches(int(pid), signal.SIGABRT) for pid in children
-        )
+        forked = children(master)
+        return len(forked) == workers and all(catches(pid, signal.SIGABRT) for pid in forked)
     except FileNotFoundError:
         return False  # a worker exited while we looked
+
+
+def children(pid: int) -> list[int]:
+    """The processes `pid` has forked that still run: a gunicorn master's workers."""
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def gunicorn_environment(port: int, status_file: Path, **environment: str) -> dict[str, str]:
+    """What gunicorn runs with in a test: on `port` on loopback, serving `status_file`,
+    with a metrics directory of its own, and `environment` over it."""
+    env = {
+        **os.environ,
+        "IBDEVSERVER_HOST": "127.0.0.1",
+        "IBDEVSERVER_PORT": str(port),
+        "IBDEVSERVER_STATUS_PATH": str(status_file),
+        **environment,
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    return env
 
 
 @contextmanager
@@ -96,14 +113,7 @@ def gunicorn_process(
     `environment` adds variables, such as IBDEVSERVER_HEADER_TIMEOUT="1".
     """
     port = free_port()
-    env = {
-        **os.environ,
-        "IBDEVSERVER_HOST": "127.0.0.1",
-        "IBDEVSERVER_PORT": str(port),
-        "IBDEVSERVER_STATUS_PATH": str(status_file),
-        **environment,
-    }
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env = gunicorn_environment(port, status_file, **environment)
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf"],
         env=env,

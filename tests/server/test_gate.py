@@ -18,7 +18,7 @@ from service.server.gate import PREFIX_BYTES
 from service.server.worker import EVICTION_HEADROOM, FILES_BEYOND_SLOTS, GREENLETS
 from service.settings import Settings
 from tests.server.clients import HEAD, PARTIAL_HEAD, allow_open_files, statuses
-from tests.servers import SHORT, one_worker
+from tests.servers import SHORT, children, one_worker
 
 WAITING = 1000
 # worker memory a waiting connection may cost: far below a greenlet's 14 KiB
@@ -26,7 +26,7 @@ MOST_KIB_EACH = 5.0
 
 
 def worker_pid(master: int) -> int:
-    return int(Path(f"/proc/{master}/task/{master}/children").read_text().split()[0])
+    return children(master)[0]
 
 
 def proc_figure(path: str, label: str, column: int) -> int:

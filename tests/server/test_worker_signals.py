@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from service import gunicorn_conf
-from tests.servers import free_port
+from tests.servers import children, free_port, gunicorn_environment
 
 # a worker that boots slowly, in a config that is the shipped one otherwise: the window
 # between the fork and the worker's own handlers, made wide enough to signal into
@@ -26,10 +26,6 @@ def post_fork(server, worker):
 BOOT_SECONDS = 1.5
 
 
-def children(pid: int) -> list[str]:
-    return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-
-
 def test_a_sigterm_while_the_worker_boots_stops_gunicorn_once_it_has_booted(
     tmp_path: Path,
 ) -> None:
@@ -37,15 +33,9 @@ def test_a_sigterm_while_the_worker_boots_stops_gunicorn_once_it_has_booted(
     config.write_text(SLOW_BOOT.format(seconds=BOOT_SECONDS))
     status = tmp_path / "status"
     status.write_text("Name:\tgunicorn\n")
-    environment = {
-        **os.environ,
-        "IBDEVSERVER_HOST": "127.0.0.1",
-        "IBDEVSERVER_PORT": str(free_port()),
-        "IBDEVSERVER_STATUS_PATH": str(status),
-        "IBDEVSERVER_WORKERS": "1",
-        "IBDEVSERVER_DRAIN_SECONDS": "0",
-    }
-    environment.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    environment = gunicorn_environment(
+        free_port(), status, IBDEVSERVER_WORKERS="1", IBDEVSERVER_DRAIN_SECONDS="0"
+    )
     with (tmp_path / "gunicorn.log").open("wb") as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(config)],
