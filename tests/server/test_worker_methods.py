@@ -3,6 +3,7 @@ started: what it answers by itself, the drain on SIGTERM, the fairness yield's w
 and the access log's flushing (tests/server/test_worker.py proves the whole worker on a
 real gunicorn)."""
 
+import signal
 import time
 from http import HTTPStatus
 from typing import Any
@@ -129,6 +130,25 @@ def later(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     asked: list[tuple[Any, ...]] = []
     monkeypatch.setattr(gevent, "spawn_later", lambda *args: asked.append(args))
     return asked
+
+
+def test_the_signals_held_since_the_fork_are_taken_once_the_handlers_are_set(
+    bare: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held_while_set: list[set[int]] = []
+
+    def set_handlers(self: Worker) -> None:
+        held_while_set.append(signal.pthread_sigmask(signal.SIG_BLOCK, []))
+
+    monkeypatch.setattr(GeventWorker, "init_signals", set_handlers)
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, Worker.SIGNALS)  # as pre_fork leaves it
+    try:
+        bare.init_signals()
+        held_after = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+    assert set(Worker.SIGNALS) <= held_while_set[0]
+    assert set(Worker.SIGNALS) & held_after == set()
 
 
 def test_without_a_drain_sigterm_stops_at_once(
