@@ -1,7 +1,7 @@
 """The deadline sweep the head gate and the lingerer share: oldest first, one at a time."""
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 import gevent
@@ -10,7 +10,7 @@ Held = TypeVar("Held")
 
 
 def sweep(
-    held: dict[Held, None],
+    held: Mapping[Held, object],
     since: Callable[[Held], float],
     timeout: float,
     expire: Callable[[Held], None],

@@ -23,7 +23,6 @@ so a few such connections cannot hold every greenlet while whole heads wait.
 import collections
 import functools
 import re
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -31,7 +30,8 @@ import gevent
 from gevent.pool import Pool
 
 from service.server.answers import TOKEN_BYTES, Evicted, HeadTimeout
-from service.server.deadlines import sweep
+from service.server.connection import Connection
+from service.server.hub import Watched, read_now
 from service.server.slots import Slots
 
 # what a waiting connection may buffer: gunicorn's limit_request_line and its CRLF
@@ -43,7 +43,7 @@ PREFIX_BYTES = 4096
 # token, an origin-form target, HTTP/1.x): one of another kind goes to it at once
 REQUEST_LINE = re.compile(rb"[A-Za-z0-9!#$%&'*+\-.^_`|~]+ /[\x21-\x7e]* HTTP/1\.[0-9]\r\n")
 HEAD_ENDS = (b"\n\r\n", b"\n\n")
-# the deadline sweep refuses one connection a turn of the loop (see _sweep): a
+# the deadline sweep refuses one connection a turn of the loop (see HeadGate): a
 # timer this short makes the turn
 TURN_SECONDS = 0.001
 
@@ -63,14 +63,13 @@ def first_line_may_pass(data: bytes) -> bool:
 class Waiting:
     """One new connection whose head is on its way, with what it has sent."""
 
-    __slots__ = ("accepted", "addr", "args", "client", "data", "gate", "watcher")
+    __slots__ = ("addr", "args", "client", "connection", "data", "gate")
 
     def __init__(self, gate: "HeadGate", client: Any, addr: Any, args: tuple[Any, ...]) -> None:
         self.gate, self.client, self.addr, self.args = gate, client, addr, args
-        self.accepted = time.monotonic()
+        self.connection = Connection()
+        self.connection.hand_to(self)
         self.data = b""
-        # set by spawn() before anything reads it
-        self.watcher: Any = None  # pragma: no mutate
 
     def evict(self) -> None:
         self.gate.refuse(self, Evicted(arrived=bool(self.data)))
@@ -82,12 +81,17 @@ class HeadGate(Pool):
     def __init__(self, greenlets: int, slots: Slots, header_timeout: float, refuse: Refuse) -> None:
         super().__init__(greenlets)
         self.slots = slots
-        self.header_timeout = header_timeout
         self._refuse = refuse
-        # oldest first: the deadline sweep reads from the front
-        self._waiting: dict[Waiting, None] = {}
+        # the deadline sweep refuses one a turn of the loop, as the listener accepts one
+        # a turn (server/worker.py): a flood opened together meets its deadline together,
+        # and each client refused may connect again at once. Refused all at once, they
+        # would come back all at once, past the listen queue, and an honest connection
+        # among them would wait a second for its SYN to be sent again
+        self.waiting: Watched[Waiting] = Watched(
+            lambda waiting: waiting.connection.accepted, header_timeout, self._time_out,
+            TURN_SECONDS,
+        )  # fmt: skip
         self._ready: collections.deque[Waiting] = collections.deque()
-        self._sweeper: Any = None
         # connections to read this turn of the loop, and the callback that reads them
         self._marked: dict[Waiting, None] = {}
         self._reader: Any = None
@@ -102,13 +106,8 @@ class HeadGate(Pool):
         client, addr = args
         waiting = Waiting(self, client, addr, (func, handle, close))
         client.settimeout(0.0)
-        self.slots.admit(waiting)
-        self._waiting[waiting] = None  # pragma: no mutate (a dict as an ordered set)
-        if self._sweeper is None or self._sweeper.dead:
-            self._sweeper = gevent.spawn(self._sweep)
-        loop = gevent.get_hub().loop
-        waiting.watcher = loop.io(client.fileno(), 1)
-        waiting.watcher.start(self._mark, waiting)
+        waiting.connection.enter(self.slots)
+        self.waiting.hold(waiting, client.fileno(), self._mark)
         # a head is often there by accept: read it in this turn of the loop (left out,
         # the watcher reads it a turn later: an equivalent mutant, but for the latency)
         self._mark(waiting)  # pragma: no mutate
@@ -124,19 +123,15 @@ class HeadGate(Pool):
         # connection whose head came first is served first
         self._reader = None
         marked, self._marked = self._marked, {}
-        for waiting in sorted(marked, key=lambda waiting: waiting.accepted):
-            if waiting in self._waiting:
+        for waiting in sorted(marked, key=lambda waiting: waiting.connection.accepted):
+            if waiting in self.waiting:
                 self._readable(waiting)
 
     def _readable(self, waiting: Waiting) -> None:
-        try:
-            # never more than PREFIX_BYTES a connection
-            chunk = waiting.client.recv(PREFIX_BYTES - len(waiting.data))
-        except BlockingIOError:
+        # never more than PREFIX_BYTES a connection
+        chunk = read_now(waiting.client, PREFIX_BYTES - len(waiting.data))
+        if chunk is None:
             return
-        except OSError:
-            # gone (after a reset the next read sees the end anyway: equivalent mutants)
-            chunk = b""  # pragma: no mutate
         if not chunk:
             # gone before its head was whole: gunicorn closes such a one silently
             self.drop(waiting)
@@ -144,7 +139,7 @@ class HeadGate(Pool):
         seen = len(waiting.data)
         if not seen:
             # its head has begun: it may now be evicted before a silent connection
-            self.slots.awaiting_head(waiting)
+            waiting.connection.head_begun()
         waiting.data += chunk
         data = waiting.data
         if (
@@ -157,18 +152,10 @@ class HeadGate(Pool):
         ):
             self._hand_over(waiting)
 
-    def _forget(self, waiting: Waiting) -> None:
-        # a connection in _ready is past this: unevictable, no deadline, no watcher (the
-        # default is never used today: every caller's connection is still waiting)
-        self._waiting.pop(waiting, None)  # pragma: no mutate
-        if waiting.watcher is not None:
-            waiting.watcher.close()
-            waiting.watcher = None
-
     def _hand_over(self, waiting: Waiting) -> None:
-        self._forget(waiting)
+        self.waiting.release(waiting)
         # its head is here: it keeps its slot, unevictable, until its greenlet takes it
-        self.slots.busy(waiting)
+        waiting.connection.answering()
         if Pool.full(self):
             # rare: a greenlet over the limit evicts another as it starts (the
             # worker's greenlet slots), so the pool is full only while more than
@@ -180,9 +167,7 @@ class HeadGate(Pool):
     def _start(self, waiting: Waiting) -> None:
         func, handle, close = waiting.args
         waiting.client.settimeout(None)
-        greet = functools.partial(
-            handle, prefix=waiting.data, accepted=waiting.accepted, replaces=waiting
-        )
+        greet = functools.partial(handle, prefix=waiting.data, connection=waiting.connection)
         greenlet = Pool.spawn(self, func, greet, close, (waiting.client, waiting.addr))
         greenlet.rawlink(self._next_ready)
 
@@ -203,30 +188,18 @@ class HeadGate(Pool):
         Nothing of theirs is in flight, and the head deadline would hold the worker
         past the master's graceful_timeout.
         """
-        for waiting in [waiting for waiting in self._waiting if not waiting.data]:
-            self.drop(waiting)
+        for waiting in self.waiting:
+            if not waiting.data:
+                self.drop(waiting)
 
     def settled(self) -> bool:
         """No connection is waiting for its head or its greenlet, and no greenlet runs."""
-        return not self._waiting and not self._ready and self.free_count() == self.size
+        return not self.waiting and not self._ready and self.free_count() == self.size
 
     def drop(self, waiting: Waiting) -> None:
-        self._forget(waiting)
-        self.slots.closed(waiting)
+        self.waiting.release(waiting)
+        waiting.connection.close()
         waiting.client.close()
-
-    def _sweep(self) -> None:
-        """Refuse each waiting connection whose head deadline has passed, oldest first.
-
-        One a turn of the loop, as the listener accepts one a turn (server/worker.py):
-        a flood opened together meets its deadline together, and each client
-        refused may connect again at once. Refused all at once, they would come back
-        all at once, past the listen queue, and an honest connection among them
-        would wait a second for its SYN to be sent again. So a deadline is kept to
-        within a turn of the loop for each connection due before it.
-        """
-        sweep(self._waiting, lambda waiting: waiting.accepted, self.header_timeout,
-              self._time_out, TURN_SECONDS)  # fmt: skip
 
     def _time_out(self, waiting: Waiting) -> None:
         self.refuse(waiting, HeadTimeout(arrived=bool(waiting.data)))

@@ -13,12 +13,9 @@ evict it, or `body_timeout` has passed since its answer. Then it is closed.
 
 import socket
 import time
-from typing import Any
 
-import gevent
-
-from service.server.deadlines import sweep
-from service.server.slots import Slots
+from service.server.connection import Connection
+from service.server.hub import Watched, read_now
 
 # what one connection's body may cost in reads before it is closed, as Go's
 # maxPostHandlerReadBytes
@@ -33,15 +30,15 @@ CLOSE_EVERY = 0.01
 class Lingering:
     """One answered connection whose body is being read and dropped."""
 
-    __slots__ = ("left", "lingerer", "sock", "taken", "watcher")
+    __slots__ = ("connection", "left", "lingerer", "sock", "taken")
 
-    def __init__(self, lingerer: "Lingerer", sock: socket.socket, left: int) -> None:
-        self.lingerer, self.sock = lingerer, sock
+    def __init__(
+        self, lingerer: "Lingerer", connection: Connection, sock: socket.socket, left: int
+    ) -> None:
+        self.lingerer, self.connection, self.sock = lingerer, connection, sock
         self.taken = time.monotonic()
         # what may still be read: the rest of the body, never past the bound
         self.left = min(left, DISCARD_BYTES)
-        # set by take() before anything reads it
-        self.watcher: Any = None  # pragma: no mutate
 
     def evict(self) -> None:
         # its answer is sent: nothing to tell the client
@@ -51,53 +48,39 @@ class Lingering:
 class Lingerer:
     """A worker's lingering connections, oldest first."""
 
-    def __init__(self, slots: Slots, timeout: float) -> None:
-        self.slots = slots
-        self.timeout = timeout
-        self._held: dict[Lingering, None] = {}
-        self._sweeper: Any = None
+    def __init__(self, timeout: float) -> None:
+        # each closed at its deadline, one each CLOSE_EVERY: each would come back at once
+        # as a request (server/deadlines.py)
+        self.held: Watched[Lingering] = Watched(
+            lambda lingering: lingering.taken, timeout, self.drop, CLOSE_EVERY
+        )
 
-    def take(self, fd: int, left: int) -> None:
-        """Hold the answered connection on `fd` while `left` more bytes of its body come,
+    def take(self, connection: Connection, fd: int, left: int) -> None:
+        """Hold `connection`, answered, on `fd` while `left` more bytes of its body come,
         within DISCARD_BYTES and the timeout."""
         sock = socket.socket(fileno=fd)
         sock.setblocking(False)
-        lingering = Lingering(self, sock, left)
-        self._held[lingering] = None  # pragma: no mutate (a dict as an ordered set)
-        self.slots.lingering(lingering)
-        if self._sweeper is None or self._sweeper.dead:
-            self._sweeper = gevent.spawn(self._sweep)
-        lingering.watcher = gevent.get_hub().loop.io(fd, 1)
-        lingering.watcher.start(self._readable, lingering)
+        lingering = Lingering(self, connection, sock, left)
+        connection.linger(lingering)
+        self.held.hold(lingering, fd, self._readable)
         # what came with the answer is there now
         self._readable(lingering)
 
     def _readable(self, lingering: Lingering) -> None:
-        try:
-            chunk = lingering.sock.recv(min(READ_BYTES, lingering.left))
-        except BlockingIOError:
+        chunk = read_now(lingering.sock, min(READ_BYTES, lingering.left))
+        if chunk is None:
             return
-        except OSError:
-            # gone (after a reset the next read sees the end anyway: equivalent mutants)
-            chunk = b""  # pragma: no mutate
         lingering.left -= len(chunk)
         if not chunk or lingering.left <= 0:
             # gone, or its body (or all we read of one) has come
             self.drop(lingering)
 
     def drop(self, lingering: Lingering) -> None:
-        if lingering in self._held:
-            del self._held[lingering]
-            lingering.watcher.close()
-            self.slots.closed(lingering)
+        if self.held.release(lingering):
+            lingering.connection.close()
             lingering.sock.close()
 
     def let_go(self) -> None:
         """The worker stops: close every lingering connection (each has had its answer)."""
-        for lingering in list(self._held):
+        for lingering in self.held:
             self.drop(lingering)
-
-    def _sweep(self) -> None:
-        """Close each connection whose deadline has passed, oldest first, one each
-        CLOSE_EVERY: each would come back at once as a request (server/deadlines.py)."""
-        sweep(self._held, lambda lingering: lingering.taken, self.timeout, self.drop, CLOSE_EVERY)

@@ -30,7 +30,11 @@ class Evictable(Protocol):
 
 
 class Slots:
-    """The open connections of one worker, by phase, each phase oldest first."""
+    """The open connections of one worker, by phase, each phase oldest first.
+
+    A connection is in one phase at a time; one the slots no longer hold (evicted,
+    or closed) stays out whatever its holder says of it afterwards.
+    """
 
     def __init__(
         self, limit: int, headroom: int = 0, clock: Callable[[], float] = time.monotonic
@@ -39,21 +43,22 @@ class Slots:
         # connections over the limit that young silent ones may take, and no more
         self.headroom = headroom
         self._clock = clock
-        # dicts as ordered sets: insertion order is when each entered its phase
+        # dicts as ordered sets, each connection with when it entered its phase
         # answered, the rest of their body discarded: first to go, their answer is sent
-        self._lingering: dict[Evictable, None] = {}
-        self._idle: dict[Evictable, None] = {}
-        self._heads: dict[Evictable, None] = {}
+        self._lingering: dict[Evictable, float] = {}
+        self._idle: dict[Evictable, float] = {}
+        self._heads: dict[Evictable, float] = {}
         # new connections not one byte of whose head has come yet: evicted last, as
         # an honest client's head may be on its way, where a flood's half heads are here
         self._silent: dict[Evictable, float] = {}
-        self._busy: set[Evictable] = set()
+        self._busy: dict[Evictable, float] = {}
+        # each connection's phase: one of the dicts above
+        self._phase: dict[Evictable, dict[Evictable, float]] = {}
 
     @property
     def open(self) -> int:
         """Connections that hold a slot (an evicted one holds none, even before it closes)."""
-        return (len(self._lingering) + len(self._idle) + len(self._heads) + len(self._silent)
-                + len(self._busy))  # fmt: skip
+        return len(self._phase)
 
     def admit(self, connection: Evictable) -> None:
         """Count a new connection (awaiting its head); if the slots are full, evict another."""
@@ -69,38 +74,36 @@ class Slots:
                 self.closed(victim)
                 victim.evict()
         self._silent[connection] = now
-
-    def transfer(self, old: Evictable, new: Evictable) -> None:
-        """`new` takes `old`'s slot (one connection changing hands): nobody is evicted."""
-        self.closed(old)
-        self._silent[new] = self._clock()
+        self._phase[connection] = self._silent
 
     def awaiting_head(self, connection: Evictable) -> None:
         """A head has begun (a new connection's, or a kept-alive one's next): it queues
         behind older heads."""
-        self._idle.pop(connection, None)
-        self._silent.pop(connection, None)
-        self._heads[connection] = None
+        self._move(connection, self._heads)
 
     def idle(self, connection: Evictable) -> None:
         """A response is sent: the connection waits for another request."""
-        self._busy.discard(connection)
-        self._idle[connection] = None
+        self._move(connection, self._idle)
 
     def lingering(self, connection: Evictable) -> None:
         """An answered connection whose body is read and dropped: the first to go."""
-        self._lingering[connection] = None
+        self._move(connection, self._lingering)
 
     def busy(self, connection: Evictable) -> None:
         """The head is parsed and the app answers: nobody may evict it now."""
-        self._heads.pop(connection, None)
-        self._silent.pop(connection, None)
-        self._busy.add(connection)
+        self._move(connection, self._busy)
 
     def closed(self, connection: Evictable) -> None:
         """The connection no longer holds a slot."""
-        self._lingering.pop(connection, None)
-        self._idle.pop(connection, None)
-        self._heads.pop(connection, None)
-        self._silent.pop(connection, None)
-        self._busy.discard(connection)
+        phase = self._phase.pop(connection, None)
+        if phase is not None:
+            del phase[connection]
+
+    def _move(self, connection: Evictable, phase: dict[Evictable, float]) -> None:
+        # one already in `phase` keeps its place in the queue
+        current = self._phase.get(connection)
+        if current is None or current is phase:
+            return
+        del current[connection]
+        phase[connection] = self._clock()
+        self._phase[connection] = phase

@@ -28,7 +28,6 @@
 """
 
 import contextlib
-import enum
 import functools
 import resource
 import signal
@@ -45,6 +44,7 @@ from gunicorn.workers.ggevent import GeventWorker
 
 from service.server import answers
 from service.server.answers import TOKEN_BYTES, Evicted, HeadTimeout, NotHttp
+from service.server.connection import Connection, Phase
 from service.server.gate import HeadGate
 from service.server.head import check_head
 from service.server.lifecycle import is_draining, serve_for, start_draining
@@ -70,24 +70,13 @@ SPARE_FILES = 100
 FILES_BEYOND_SLOTS = 2 * EVICTION_HEADROOM + SPARE_FILES
 
 
-class Phase(enum.Enum):
-    """Where a connection is; each phase has its own deadline."""
-
-    # kept alive after a response: `keepalive` seconds for the next first byte
-    IDLE = "idle"
-    # a request line and headers: `header_timeout` from accept, or from a
-    # kept-alive connection's first byte
-    HEAD = "head"
-    # the head is parsed: the app answers, no head deadline applies
-    BODY = "body"
-
-
 class HeadDeadlineSocket:
     """The client socket as gunicorn's request parser sees it, with deadlines on head reads.
 
-    A new connection starts in HEAD: its whole first head is due `header_timeout`
-    after accept. After each response it is IDLE: the next request's first byte is
-    due within `keepalive`, and that head is then due `header_timeout` after it.
+    It holds the connection (service/server/connection.py) while its greenlet runs.
+    A new connection's whole first head is due `header_timeout` after accept. After
+    each response it is IDLE: the next request's first byte is due within
+    `keepalive`, and that head is then due `header_timeout` after it.
     Bytes a client pipelined behind an earlier request sit in the parser's buffer,
     not here: gunicorn's parser checks those itself.
     """
@@ -95,11 +84,10 @@ class HeadDeadlineSocket:
     def __init__(
         self,
         sock: Any,
+        connection: Connection,
         header_timeout: float,
         keepalive: float,
-        slots: tuple[Slots, ...],
         prefix: bytes = b"",
-        accepted: float | None = None,
     ) -> None:
         # the fairness yield's idle watcher, made once a connection, not once a request
         self.turn: Any = None
@@ -107,14 +95,14 @@ class HeadDeadlineSocket:
         # where close() hands the connection, and how much of its body to read there
         self._linger: tuple[Lingerer, int] | None = None
         self._sock = sock
-        self._slots = slots
+        self.connection = connection
+        connection.hand_to(self)
         self._header_timeout = header_timeout
         self._keepalive = keepalive
-        self.phase = Phase.HEAD
         self._head_started = False
         # what the head gate (service/server/gate.py) read before this greenlet began
         self._prefix = prefix
-        self._deadline = (time.monotonic() if accepted is None else accepted) + header_timeout
+        self._deadline = connection.accepted + header_timeout
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._sock, name)
@@ -129,24 +117,21 @@ class HeadDeadlineSocket:
     def close(self) -> None:
         if self._linger is None:
             self._sock.close()
+            self.connection.close()
             return
         lingerer, left = self._linger
         self._linger = None
         # the socket object stays behind, closed: gevent's server closes it too
-        lingerer.take(self._sock.detach(), left)
+        lingerer.take(self.connection, self._sock.detach(), left)
 
     def head_done(self) -> None:
-        self.phase = Phase.BODY
-        for slots in self._slots:
-            slots.busy(self)
+        self.connection.answering()
 
     def await_next_head(self) -> None:
         """The response is sent: the connection now idles until the next request."""
-        self.phase = Phase.IDLE
         self._head_started = False
         self._deadline = time.monotonic() + self._keepalive
-        for slots in self._slots:
-            slots.idle(self)
+        self.connection.answered()
 
     def evict(self) -> None:
         """Wake this connection's pending read: it raises Evicted (see recv)."""
@@ -159,7 +144,7 @@ class HeadDeadlineSocket:
         if self._prefix:
             prefix, self._prefix = self._prefix[:size], self._prefix[size:]
             return self._arrived(prefix)
-        if self.phase is Phase.BODY:
+        if self.connection.phase is Phase.BODY:
             data: bytes = self._sock.recv(size, flags)
             return data
         timer = gevent.Timeout(max(self._deadline - time.monotonic(), 0.0))
@@ -186,11 +171,9 @@ class HeadDeadlineSocket:
             self._head_started = True
             if data[0] not in TOKEN_BYTES:
                 raise NotHttp(f"a request cannot begin with byte 0x{data[0]:02x}")
-            if self.phase is Phase.IDLE:
-                self.phase = Phase.HEAD
+            if self.connection.phase is Phase.IDLE:
                 self._deadline = time.monotonic() + self._header_timeout
-            for slots in self._slots:
-                slots.awaiting_head(self)
+            self.connection.head_begun()
         return data
 
 
@@ -278,13 +261,10 @@ class Worker(GeventWorker):
         # with TLS from accept on (no head can be read before the handshake); a new
         # one over either limit evicts another (server/slots.py)
         held = min(connections, GREENLETS)
-        greenlet_slots = Slots(held)
-        if self.cfg.is_ssl:
-            self.slots = greenlet_slots
-            self.held_in: tuple[Slots, ...] = (self.slots,)
-        else:
-            self.slots = Slots(connections, headroom=EVICTION_HEADROOM)
-            self.held_in = (self.slots, greenlet_slots)
+        self.greenlet_slots = Slots(held)
+        # the slots a connection holds from accept to close
+        self.slots = (self.greenlet_slots if self.cfg.is_ssl
+                      else Slots(connections, headroom=EVICTION_HEADROOM))  # fmt: skip
         # gevent's pool, which stops accepting when it is full: the greenlets and
         # those of evicted connections on their way out
         self.worker_connections = held + EVICTION_HEADROOM
@@ -315,23 +295,24 @@ class Worker(GeventWorker):
         client: Any,
         addr: Any,
         prefix: bytes = b"",
-        accepted: float | None = None,
-        replaces: Any = None,
+        connection: Connection | None = None,
     ) -> None:
+        # the gate's connection (server/gate.py), or with TLS a new one
+        connection = connection or Connection()
         wrapped = HeadDeadlineSocket(
-            client, self.header_timeout, self.cfg.keepalive, self.held_in, prefix, accepted
+            client, connection, self.header_timeout, self.cfg.keepalive, prefix
         )
-        for slots in self.held_in:
-            if replaces is not None and slots is self.slots:
-                # the gate's connection, now with a greenlet: the same slot
-                slots.transfer(replaces, wrapped)
-            else:
-                slots.admit(wrapped)
+        # the gate's connection holds its slot already; each takes a greenlet's
+        connection.enter(self.slots)
+        connection.enter(self.greenlet_slots)
         try:
             super().handle(listener, wrapped, addr)  # type: ignore[arg-type]
         finally:
-            for slots in self.held_in:
-                slots.closed(wrapped)
+            # a lingering connection holds no greenlet; any other is closed by now, or
+            # here, where gunicorn's handle failed before its close
+            connection.leave(self.greenlet_slots)
+            if connection.phase is not Phase.LINGERING:
+                connection.close()
             if wrapped.turn is not None:
                 wrapped.turn.close()
 
@@ -406,7 +387,7 @@ class Worker(GeventWorker):
             super().run()
             return
         gate = HeadGate(self.worker_connections, self.slots, self.header_timeout, self.refuse)
-        self.lingerer = Lingerer(self.slots, self.body_timeout)
+        self.lingerer = Lingerer(self.body_timeout)
         servers: list[StreamServer] = []
         for listener in self.sockets:
             listener.setblocking(True)

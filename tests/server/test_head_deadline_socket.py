@@ -16,13 +16,13 @@ from gunicorn.http.parser import RequestParser
 
 from service.server import worker
 from service.server.answers import Evicted, HeadTimeout, NotHttp
+from service.server.connection import Connection, Phase
 from service.server.linger import DISCARD_BYTES, Lingerer
 from service.server.slots import Slots
 from service.server.worker import (
     FILES_BEYOND_SLOTS,
     HeadDeadlineSocket,
     NamedListener,
-    Phase,
     body_left,
     connections_within_file_limit,
 )
@@ -39,9 +39,14 @@ def pair() -> Iterator[tuple[Any, Any]]:
     server.close()
 
 
-def wrapped(server: Any, slots: Slots, **extra: Any) -> HeadDeadlineSocket:
-    sock = HeadDeadlineSocket(server, header_timeout=0.05, keepalive=0.05, slots=(slots,), **extra)
-    slots.admit(sock)
+def wrapped(
+    server: Any, slots: Slots, prefix: bytes = b"", accepted: float | None = None
+) -> HeadDeadlineSocket:
+    """The greenlet's socket over `server`, its connection in `slots`."""
+    connection = Connection(accepted)
+    sock = HeadDeadlineSocket(server, connection, header_timeout=0.05, keepalive=0.05,
+                              prefix=prefix)  # fmt: skip
+    connection.enter(slots)
     return sock
 
 
@@ -112,7 +117,7 @@ def test_each_phase_tells_the_slots_and_has_its_deadline(pair: tuple[Any, Any]) 
 
 
 def phase_of(sock: HeadDeadlineSocket) -> Phase:
-    return sock.phase
+    return sock.connection.phase
 
 
 class Newcomer:
@@ -138,19 +143,24 @@ def test_an_evicted_connection_wakes_with_evicted(pair: tuple[Any, Any]) -> None
 def test_close_hands_the_connection_to_the_lingerer(pair: tuple[Any, Any]) -> None:
     client, server = pair
     slots = Slots(limit=10)
-    lingerer = Lingerer(slots, timeout=30)
+    lingerer = Lingerer(timeout=30)
     sock = wrapped(server, slots)
     sock.linger_in(lingerer, 5)
     sock.close()
-    assert len(lingerer._held) == 1
+    # the connection goes to the lingerer, in its slot still
+    (lingering,) = lingerer.held
+    assert lingering.connection is sock.connection
+    assert slots.open == 1
     client.sendall(b"12345")
     gevent.sleep(0.01)
-    assert len(lingerer._held) == 0
+    assert len(lingerer.held) == 0
+    assert slots.open == 0
     # without a lingerer, a close is a close
     second_client, second_server = gevent.socket.socketpair()
     plain = wrapped(second_server, slots)
     plain.close()
     assert second_client.recv(1) == b""
+    assert slots.open == 0
     second_client.close()
 
 
@@ -242,7 +252,7 @@ def test_what_is_sent_goes_to_the_socket_whole_with_its_flags() -> None:
             self.calls.append((data, flags))
 
     sock = Sent()
-    wrapped = HeadDeadlineSocket(sock, 1.0, 1.0, ())
+    wrapped = HeadDeadlineSocket(sock, Connection(), 1.0, 1.0)
     wrapped.sendall(b"HTTP/1.1 200 OK\r\n")
     wrapped.sendall(b"more", 64)
     assert sock.calls == [(b"HTTP/1.1 200 OK\r\n", 0), (b"more", 64)]

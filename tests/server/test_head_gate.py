@@ -64,7 +64,7 @@ def worker() -> Iterator[tuple[HeadGate, Recorder]]:
     yield gate, recorder
     recorder.hold.set()
     gate.let_silent_go()
-    for waiting in list(gate._waiting):
+    for waiting in gate.waiting:
         gate.drop(waiting)
     gevent.sleep(0.01)
     while CLIENTS:
@@ -100,18 +100,19 @@ def test_a_whole_head_is_handed_to_a_greenlet_with_its_bytes(
     gate, recorder = worker
     before = time.monotonic()
     connect(worker, HEAD)
-    (waiting,) = gate._waiting
+    (waiting,) = gate.waiting
     # the hub reads it without ever blocking, and only when it is readable
     assert waiting.client.gettimeout() == 0.0
-    assert waiting.watcher.events == 1
+    assert gate.waiting.watcher(waiting).events == 1
+    assert waiting.connection.holder is waiting
     turn()
     assert recorder.handled == [HEAD]
     (greeting,) = recorder.greetings
-    # its greenlet takes its slot, and its head deadline runs from accept
-    assert greeting["replaces"] is waiting
-    assert before <= greeting["accepted"] <= time.monotonic()
+    # its greenlet takes the connection, whose head deadline runs from accept
+    assert greeting["connection"] is waiting.connection
+    assert before <= waiting.connection.accepted <= time.monotonic()
     # past the gate: no watcher left on it
-    assert waiting.watcher is None
+    assert gate.waiting.watcher(waiting) is None
     assert (recorder.closes, gate.settled()) == (1, True)
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import gevent
 import pytest
 
+from service.server.connection import Connection, Phase
 from service.server.linger import DISCARD_BYTES, Lingerer
 from service.server.slots import Slots
 
@@ -21,23 +22,44 @@ CLIENTS: list[socket.socket] = []
 
 
 @pytest.fixture
+def slots() -> Slots:
+    """The worker's connection slots, which each connection here holds."""
+    return Slots(limit=100)
+
+
+@pytest.fixture
 def lingerer() -> Iterator[Lingerer]:
-    """A worker's lingerer, over slots of its own; every connection let go after, and
-    every client's end closed."""
-    held = Lingerer(Slots(limit=100), TIMEOUT)
+    """A worker's lingerer; every connection let go after, and every client's end closed."""
+    held = Lingerer(TIMEOUT)
     yield held
     held.let_go()
     while CLIENTS:
         CLIENTS.pop().close()
 
 
-def answered(lingerer: Lingerer, left: int, sent: bytes = b"") -> socket.socket:
+class Answering:
+    """The greenlet's socket, which held the connection until its answer was sent."""
+
+    def evict(self) -> None:
+        raise AssertionError("an answered connection is not evicted from its greenlet")
+
+
+def answering(slots: Slots) -> Connection:
+    """A connection in `slots` whose head is whole, held by its greenlet."""
+    connection = Connection()
+    connection.hand_to(Answering())
+    connection.enter(slots)
+    connection.answering()
+    return connection
+
+
+def answered(lingerer: Lingerer, slots: Slots, left: int, sent: bytes = b"") -> socket.socket:
     """A connection whose answer is sent and whose body has `left` bytes to come, `sent`
     of them already here, handed to the lingerer; the client's end is returned."""
     client, server = socket.socketpair()
     CLIENTS.append(client)
     client.sendall(sent)
-    lingerer.take(server.detach(), left)
+    lingerer.take(answering(slots), server.detach(), left)
     return client
 
 
@@ -53,42 +75,42 @@ def closed(client: socket.socket) -> bool:
         return True
 
 
-def test_a_body_that_comes_whole_is_dropped_and_closed(lingerer: Lingerer) -> None:
-    client = answered(lingerer, left=10, sent=b"abc")
-    assert lingerer.slots.open == 1
+def test_a_body_that_comes_whole_is_dropped_and_closed(lingerer: Lingerer, slots: Slots) -> None:
+    client = answered(lingerer, slots, left=10, sent=b"abc")
+    assert slots.open == 1
     assert not closed(client)
     client.sendall(b"defghij")
     assert closed(client)
-    assert lingerer.slots.open == 0
+    assert slots.open == 0
 
 
-def test_what_came_with_the_answer_is_read_at_once(lingerer: Lingerer) -> None:
-    client = answered(lingerer, left=5, sent=b"whole")
+def test_what_came_with_the_answer_is_read_at_once(lingerer: Lingerer, slots: Slots) -> None:
+    client = answered(lingerer, slots, left=5, sent=b"whole")
     assert closed(client)
-    assert lingerer.slots.open == 0
+    assert slots.open == 0
 
 
-def test_a_client_that_goes_is_let_go(lingerer: Lingerer) -> None:
-    client = answered(lingerer, left=10)
+def test_a_client_that_goes_is_let_go(lingerer: Lingerer, slots: Slots) -> None:
+    client = answered(lingerer, slots, left=10)
     client.shutdown(socket.SHUT_WR)
     assert closed(client)
-    assert lingerer.slots.open == 0
+    assert slots.open == 0
 
 
-def test_a_client_that_resets_is_let_go(lingerer: Lingerer) -> None:
+def test_a_client_that_resets_is_let_go(lingerer: Lingerer, slots: Slots) -> None:
     # a TCP reset (SO_LINGER 0): the server's next read fails with ECONNRESET
     with socket.create_server(("127.0.0.1", 0)) as listener:
         client = socket.create_connection(listener.getsockname())
         server, _ = listener.accept()
     client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    lingerer.take(server.detach(), 10)
+    lingerer.take(answering(slots), server.detach(), 10)
     client.close()
     gevent.sleep(0.01)
-    assert lingerer.slots.open == 0
+    assert slots.open == 0
 
 
-def test_no_more_than_discard_bytes_are_read(lingerer: Lingerer) -> None:
-    client = answered(lingerer, left=10 * DISCARD_BYTES)
+def test_no_more_than_discard_bytes_are_read(lingerer: Lingerer, slots: Slots) -> None:
+    client = answered(lingerer, slots, left=10 * DISCARD_BYTES)
     client.setblocking(False)
     sent = 0
     while sent < DISCARD_BYTES - 1:
@@ -102,11 +124,11 @@ def test_no_more_than_discard_bytes_are_read(lingerer: Lingerer) -> None:
     assert closed(client)
 
 
-def test_the_deadline_closes_what_is_still_coming() -> None:
-    lingerer = Lingerer(Slots(limit=100), timeout=0.05)
-    first, second = answered(lingerer, left=10), answered(lingerer, left=10)
+def test_the_deadline_closes_what_is_still_coming(slots: Slots) -> None:
+    lingerer = Lingerer(timeout=0.05)
+    first, second = answered(lingerer, slots, left=10), answered(lingerer, slots, left=10)
     started = time.monotonic()
-    while lingerer.slots.open and time.monotonic() - started < 2:
+    while slots.open and time.monotonic() - started < 2:
         gevent.sleep(0.01)
     assert closed(first)
     assert closed(second)
@@ -115,32 +137,37 @@ def test_the_deadline_closes_what_is_still_coming() -> None:
     second.close()
 
 
-def test_an_eviction_closes_it_and_a_second_close_changes_nothing(lingerer: Lingerer) -> None:
-    client = answered(lingerer, left=10)
-    (lingering,) = list(lingerer._held)
+def test_an_eviction_closes_it_and_a_second_close_changes_nothing(
+    lingerer: Lingerer, slots: Slots
+) -> None:
+    client = answered(lingerer, slots, left=10)
+    (lingering,) = lingerer.held
     # read readiness only: a write watcher would fire at once and forever, the hub spinning
-    assert lingering.watcher.events == 1
+    assert lingerer.held.watcher(lingering).events == 1
+    # the connection is lingering, and the lingerer holds it: an eviction goes to it
+    assert lingering.connection.phase is Phase.LINGERING
+    assert lingering.connection.holder is lingering
     lingering.evict()
     assert closed(client)
     lingerer.drop(lingering)
-    assert lingerer.slots.open == 0
+    assert slots.open == 0
 
 
-def test_the_slots_take_a_lingering_connection_first(lingerer: Lingerer) -> None:
+def test_the_slots_take_a_lingering_connection_first(lingerer: Lingerer, slots: Slots) -> None:
     # the slots full, a new connection evicts the lingering one before any other
-    lingerer.slots.limit = 1
-    client = answered(lingerer, left=10)
+    slots.limit = 1
+    client = answered(lingerer, slots, left=10)
 
     class Newcomer:
         def evict(self) -> None:
             raise AssertionError("the newcomer is not the one to go")
 
-    lingerer.slots.admit(Newcomer())
+    slots.admit(Newcomer())
     assert closed(client)
 
 
-def test_let_go_closes_every_one(lingerer: Lingerer) -> None:
-    clients = [answered(lingerer, left=10) for _ in range(3)]
+def test_let_go_closes_every_one(lingerer: Lingerer, slots: Slots) -> None:
+    clients = [answered(lingerer, slots, left=10) for _ in range(3)]
     lingerer.let_go()
     assert all(closed(client) for client in clients)
-    assert lingerer.slots.open == 0
+    assert slots.open == 0

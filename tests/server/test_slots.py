@@ -188,6 +188,8 @@ def test_a_lingering_connection_goes_before_an_idle_one_and_holds_its_slot() -> 
     slots.busy(idle)
     slots.idle(idle)
     for connection in lingering:
+        slots.admit(connection)
+        slots.busy(connection)
         slots.lingering(connection)
     assert slots.open == 3
     slots.admit(head)
@@ -273,19 +275,19 @@ def test_a_young_silent_connection_is_spared_while_the_slots_have_headroom() -> 
     assert slots.open == 3
 
 
-def test_a_connection_changing_hands_keeps_its_slot_and_evicts_nobody() -> None:
-    # the gate's connection, handed to its greenlet, is one connection, not a new one
+def test_a_connection_is_in_one_phase_at_a_time_and_once_evicted_stays_out() -> None:
     slots = Slots(limit=2)
-    idle, waiting, greenlet = Connection(), Connection(), Connection()
-    slots.admit(idle)
-    slots.busy(idle)
-    slots.idle(idle)
-    slots.admit(waiting)
-    slots.busy(waiting)
-    slots.transfer(waiting, greenlet)
-    assert not idle.evicted
-    assert slots.open == 2
-    slots.closed(waiting)
+    first, second = Connection(), Connection()
+    slots.admit(first)
+    slots.busy(first)
+    slots.lingering(first)
+    assert slots.open == 1
+    slots.admit(second)
+    slots.admit(Connection())
+    assert (first.evicted, second.evicted) == (True, False)
+    # evicted, it holds no slot, whatever its holder says of it after
+    for phase in (slots.busy, slots.idle, slots.awaiting_head, slots.lingering):
+        phase(first)
     assert slots.open == 2
 
 
@@ -303,14 +305,14 @@ def test_a_silent_connection_may_be_evicted_once_its_grace_has_passed() -> None:
     assert (first.evicted, second.evicted) == (True, False)
 
 
-def test_a_connection_that_changed_hands_is_evicted_as_a_silent_one() -> None:
-    # the greenlet's connection waits for gunicorn to parse its head: silent, and in turn
-    clock = Clock()
-    slots = Slots(limit=1, headroom=1, clock=clock)
-    waiting, greenlet = Connection(), Connection()
-    slots.admit(waiting)
-    slots.transfer(waiting, greenlet)
-    clock.now += SILENT_GRACE
+def test_a_head_told_again_keeps_its_place_in_the_queue() -> None:
+    # the gate's connection begins its head, and its greenlet reads the same head again
+    slots = Slots(limit=2)
+    older, younger = Connection(), Connection()
+    for connection in (older, younger):
+        slots.admit(connection)
+        slots.awaiting_head(connection)
+    slots.awaiting_head(older)
     slots.admit(Connection())
-    assert greenlet.evicted
-    assert slots.open == 1
+    assert (older.evicted, younger.evicted) == (True, False)
+    assert slots.open == 2

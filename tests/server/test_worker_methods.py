@@ -16,6 +16,7 @@ from gunicorn.workers.ggevent import GeventWorker
 
 from service.server import answers, lifecycle, worker
 from service.server.answers import Evicted, HeadTimeout, MissingHost
+from service.server.connection import Connection
 from service.server.slots import Slots
 from service.server.worker import EVICTION_HEADROOM, GREENLETS, HeadDeadlineSocket, Worker
 from tests.server.clients import parsed
@@ -274,8 +275,7 @@ def test_a_worker_starts_with_the_settings_and_its_two_kinds_of_slots(
     assert (made.drain_seconds, made.fairness_yield) == (2.0, False)
     assert made.lingerer is None
     assert lifecycle.server_pid() == 4321
-    connections, greenlets = made.held_in
-    assert connections is made.slots
+    connections, greenlets = made.slots, made.greenlet_slots
     assert (connections.limit, connections.headroom) == (5000, EVICTION_HEADROOM)
     assert greenlets.limit == GREENLETS
     # gevent's pool: the greenlets, and room for the evicted on their way out
@@ -289,7 +289,7 @@ def test_a_low_file_limit_holds_fewer_connections_and_says_so(
     monkeypatch.setattr(worker, "connections_within_file_limit", lambda wanted: 300)
     made = unstarted(5000)
     made.init_process()
-    connections, greenlets = made.held_in
+    connections, greenlets = made.slots, made.greenlet_slots
     assert (connections.limit, greenlets.limit) == (300, 300)
     assert made.worker_connections == 300 + EVICTION_HEADROOM
     assert log_of(made) == [("warning", "The open-file limit allows 300 connections a worker")]
@@ -302,18 +302,28 @@ def test_with_tls_a_connection_holds_a_greenlet_from_accept(
     made = unstarted(5000, certfile="/etc/ssl/certs/x.pem", keyfile="/etc/ssl/private/x.key")
     assert made.cfg.is_ssl
     made.init_process()
-    (greenlets,) = made.held_in
+    # one kind of slot: a connection's is its greenlet's
+    greenlets = made.greenlet_slots
     assert greenlets is made.slots
     assert (greenlets.limit, greenlets.headroom) == (GREENLETS, 0)
 
 
 class Evictee:
-    """A connection already in the slots, which records its eviction."""
+    """A connection's holder, which records its eviction."""
 
     evicted = False
 
     def evict(self) -> None:
         self.evicted = True
+
+
+def held(holder: Evictee, *slots: Slots) -> Connection:
+    """A connection that `holder` holds, in each of `slots`."""
+    connection = Connection()
+    connection.hand_to(holder)
+    for each in slots:
+        connection.enter(each)
+    return connection
 
 
 @pytest.fixture
@@ -322,25 +332,26 @@ def handled(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     called: list[tuple[Any, ...]] = []
 
     def handle(self: Worker, listener: Any, client: Any, addr: Any) -> None:
-        called.append((listener, client, addr, [slots.open for slots in self.held_in]))
+        called.append((listener, client, addr, [self.slots.open, self.greenlet_slots.open]))
 
     monkeypatch.setattr(GeventWorker, "handle", handle)
     return called
 
 
-def serving(slots: tuple[Slots, ...]) -> Worker:
+def serving(connections: Slots, greenlets: Slots) -> Worker:
     made = unstarted(10)
     made.header_timeout = 2.0
-    made.slots, made.held_in = slots[0], slots
+    made.slots, made.greenlet_slots = connections, greenlets
     return made
 
 
 def test_a_connection_holds_each_slot_while_handled_and_leaves_them_after(
     handled: list[tuple[Any, ...]],
 ) -> None:
-    made = serving((Slots(10), Slots(10)))
+    made = serving(Slots(10), Slots(10))
     client = Client()
-    made.handle("listener", client, ("10.0.0.1", 5), prefix=b"GET", accepted=100.0)
+    before = time.monotonic()
+    made.handle("listener", client, ("10.0.0.1", 5), prefix=b"GET")
     ((listener, wrapped, addr, held),) = handled
     assert (listener, addr, held) == ("listener", ("10.0.0.1", 5), [1, 1])
     assert isinstance(wrapped, HeadDeadlineSocket)
@@ -348,26 +359,43 @@ def test_a_connection_holds_each_slot_while_handled_and_leaves_them_after(
     assert wrapped._prefix == b"GET"
     assert wrapped._header_timeout == 2.0
     assert wrapped._keepalive == made.cfg.keepalive
-    assert wrapped._deadline == 102.0
-    assert wrapped._slots == made.held_in
-    assert [slots.open for slots in made.held_in] == [0, 0]
+    # a connection of its own (TLS: no gate before), held by the greenlet's socket
+    assert wrapped.connection.holder is wrapped
+    assert before <= wrapped.connection.accepted <= time.monotonic()
+    assert wrapped._deadline == wrapped.connection.accepted + 2.0
+    assert [made.slots.open, made.greenlet_slots.open] == [0, 0]
 
 
 def test_the_gates_connection_keeps_its_slot_and_takes_a_greenlet(
     handled: list[tuple[Any, ...]],
 ) -> None:
     connections, greenlets = Slots(1), Slots(1)
-    waiting, other = Evictee(), Evictee()
-    connections.admit(waiting)
-    greenlets.admit(other)
-    made = serving((connections, greenlets))
-    made.handle("listener", Client(), ("10.0.0.1", 5), replaces=waiting)
-    # the gate's slot changed hands, nobody evicted for it; the greenlet slot was full
-    assert waiting.evicted is False
+    gate, other = Evictee(), Evictee()
+    connection = held(gate, connections)
+    held(other, greenlets)
+    made = serving(connections, greenlets)
+    made.handle("listener", Client(), ("10.0.0.1", 5), connection=connection, prefix=b"G")
+    # the gate's slot stays its own, nobody evicted for it; the greenlet slot was full
+    assert gate.evicted is False
     assert other.evicted is True
-    ((*_, held),) = handled
-    assert held == [1, 1]
-    assert [slots.open for slots in made.held_in] == [0, 0]
+    ((_, wrapped, _, held_then),) = handled
+    assert wrapped.connection is connection
+    assert held_then == [1, 1]
+    assert [connections.open, greenlets.open] == [0, 0]
+
+
+def test_a_lingering_connection_keeps_its_slot_and_gives_up_its_greenlet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lingerer = Evictee()
+
+    def handle(self: Worker, listener: Any, client: Any, addr: Any) -> None:
+        client.connection.linger(lingerer)
+
+    monkeypatch.setattr(GeventWorker, "handle", handle)
+    made = serving(Slots(10), Slots(10))
+    made.handle("listener", Client(), ("10.0.0.1", 5))
+    assert [made.slots.open, made.greenlet_slots.open] == [1, 0]
 
 
 def test_the_fairness_yields_watcher_is_closed_with_the_connection(
@@ -383,7 +411,8 @@ def test_the_fairness_yields_watcher_is_closed_with_the_connection(
         client.turn = Turn()
 
     monkeypatch.setattr(GeventWorker, "handle", handle)
-    serving((Slots(10),)).handle("listener", Client(), ("10.0.0.1", 5))
+    made = serving(Slots(10), Slots(10))
+    made.handle("listener", Client(), ("10.0.0.1", 5))
     assert closed == ["turn"]
 
 
@@ -392,10 +421,10 @@ def test_a_failing_handle_still_leaves_every_slot(monkeypatch: pytest.MonkeyPatc
         raise ConnectionResetError
 
     monkeypatch.setattr(GeventWorker, "handle", handle)
-    made = serving((Slots(10), Slots(10)))
+    made = serving(Slots(10), Slots(10))
     with pytest.raises(ConnectionResetError):
         made.handle("listener", Client(), ("10.0.0.1", 5))
-    assert [slots.open for slots in made.held_in] == [0, 0]
+    assert [made.slots.open, made.greenlet_slots.open] == [0, 0]
 
 
 class Answering:

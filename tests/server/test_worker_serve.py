@@ -26,8 +26,7 @@ def serving_on(listeners: list[Any], workers: int = 1) -> tuple[Worker, list[Any
     """A worker on `listeners`, whose handle answers `ok`, closes and stops the worker."""
     made = unstarted(10, workers=workers, graceful_timeout=5)
     made.sockets = listeners
-    made.slots = Slots(10)
-    made.held_in = (made.slots,)
+    made.slots = made.greenlet_slots = Slots(10)
     made.header_timeout = made.body_timeout = 2.0
     made.alive = True
     handled: list[Any] = []
