@@ -4,16 +4,15 @@ Three holders pass a connection on: the head gate waits for its head in the hub
 (service/server/gate.py), a greenlet reads it through HeadDeadlineSocket while the
 app answers (service/server/worker.py), and the lingerer drops the rest of an
 answered body (service/server/linger.py). The slots (service/server/slots.py) know
-it by this one object whoever holds it: its phase changes here, in every slot it
-holds; an eviction goes to whoever holds it now; and its close leaves every slot it
-entered, once.
+it by this one object whoever holds it: its phase changes here, and in every slot
+it holds then; an eviction goes to whoever holds it now; and its close leaves every
+slot it entered, once.
 """
 
 import enum
 import time
-from typing import Protocol
 
-from service.server.slots import Slots
+from service.server.slots import Evictable, Slots
 
 
 class Phase(enum.Enum):
@@ -24,7 +23,8 @@ class Phase(enum.Enum):
     # a request line and headers on their way: `header_timeout` from accept, or from
     # a kept-alive connection's first byte
     HEAD = "head"
-    # the head is whole: the app answers, no head deadline applies, nobody evicts it
+    # the head is parsed and the app answers, or the gate has handed it to its greenlet
+    # (whose first read begins the head again): no head deadline, nobody evicts it
     BODY = "body"
     # kept alive after a response: `keepalive` seconds for the next first byte
     IDLE = "idle"
@@ -32,19 +32,14 @@ class Phase(enum.Enum):
     LINGERING = "lingering"
 
 
-class Holder(Protocol):
-    def evict(self) -> None:
-        """Stop waiting for this client and close its connection, as this holder does."""
-
-
 class Connection:
     """One client connection: when it came, its phase, who holds it, the slots it holds."""
 
     __slots__ = ("_slots", "accepted", "holder", "phase")
 
-    # set by each holder as it takes the connection, before the connection enters any
-    # slots (the only way to an eviction)
-    holder: Holder
+    # who closes it if it is evicted: the first holder sets it before the connection
+    # enters any slots (the only way to an eviction), each next as it takes it
+    holder: Evictable
 
     def __init__(self, accepted: float | None = None) -> None:
         self.accepted = time.monotonic() if accepted is None else accepted
@@ -52,12 +47,12 @@ class Connection:
         # at most two: the worker's connection slots and its greenlet slots
         self._slots: list[Slots] = []
 
-    def hand_to(self, holder: Holder) -> None:
+    def hand_to(self, holder: Evictable) -> None:
         """`holder` holds the connection now: an eviction goes to it."""
         self.holder = holder
 
     def enter(self, slots: Slots) -> None:
-        """Take a slot in `slots` (which may evict another), unless it holds one there."""
+        """Take a slot in `slots` (which may evict another), unless it entered there before."""
         if slots not in self._slots:
             self._slots.append(slots)
             slots.admit(self)
@@ -96,7 +91,7 @@ class Connection:
         for slots in self._slots:
             slots.idle(self)
 
-    def linger(self, holder: Holder) -> None:
+    def linger(self, holder: Evictable) -> None:
         """Answered, it goes to `holder` to drop the rest of its body: the first to evict."""
         self.phase = Phase.LINGERING
         self.holder = holder

@@ -14,7 +14,7 @@ A waiting connection holds a slot (service/server/slots.py) like any other, so
 the slots evict it as they would a greenlet's head: 503 if part of it came, else a
 close. Its head deadline runs from accept as the worker's does: at
 `header_timeout` a 408 if part of it came, else a close. The greenlets have slots
-of their own (the worker's `held_in`): a connection that takes one over
+of their own (the worker's `greenlet_slots`): a connection that takes one over
 their limit evicts the one idle longest, else the one whose head has waited longest
 (a kept-alive client starting its next head slowly, a head gunicorn parses itself),
 so a few such connections cannot hold every greenlet while whole heads wait.

@@ -1,7 +1,8 @@
 """Connections the hub holds without a greenlet: the head gate's and the lingerer's.
 
-Each has a read watcher the hub calls when it is readable, and one deadline sweep
-goes over them all, oldest first (service/server/deadlines.py).
+Each mechanism keeps its own Watched: a read watcher a connection, which the hub
+calls when it is readable, and one deadline sweep over them all, oldest first
+(service/server/deadlines.py).
 """
 
 import socket
@@ -37,7 +38,7 @@ class Watched(Generic[Held]):
         expire: Callable[[Held], None],
         pace: float,
     ) -> None:
-        self.timeout = timeout
+        self._timeout = timeout
         self._since, self._expire, self._pace = since, expire, pace
         # each held with its read watcher; insertion order is the order of deadlines
         self._watchers: dict[Held, Any] = {}
@@ -52,13 +53,11 @@ class Watched(Generic[Held]):
         self._watchers[held] = watcher
         watcher.start(readable, held)
 
-    def release(self, held: Held) -> bool:
-        """Stop watching `held`; say whether it was held."""
+    def release(self, held: Held) -> None:
+        """Stop watching `held`, if it is watched."""
         watcher = self._watchers.pop(held, None)
-        if watcher is None:
-            return False
-        watcher.close()
-        return True
+        if watcher is not None:
+            watcher.close()
 
     def watcher(self, held: Held) -> Any:
         """The read watcher of `held`, or None once released."""
@@ -74,4 +73,4 @@ class Watched(Generic[Held]):
         return len(self._watchers)
 
     def _sweep(self) -> None:
-        sweep(self._watchers, self._since, self.timeout, self._expire, self._pace)
+        sweep(self._watchers, self._since, self._timeout, self._expire, self._pace)

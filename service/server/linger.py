@@ -76,9 +76,10 @@ class Lingerer:
             self.drop(lingering)
 
     def drop(self, lingering: Lingering) -> None:
-        if self.held.release(lingering):
-            lingering.connection.close()
-            lingering.sock.close()
+        # a second drop (evicted, then its deadline) changes nothing
+        self.held.release(lingering)
+        lingering.connection.close()
+        lingering.sock.close()
 
     def let_go(self) -> None:
         """The worker stops: close every lingering connection (each has had its answer)."""

@@ -43,7 +43,8 @@ class Slots:
         # connections over the limit that young silent ones may take, and no more
         self.headroom = headroom
         self._clock = clock
-        # dicts as ordered sets, each connection with when it entered its phase
+        # dicts as ordered sets, each connection with when it entered its phase (only the
+        # silent ones' time is read)
         # answered, the rest of their body discarded: first to go, their answer is sent
         self._lingering: dict[Evictable, float] = {}
         self._idle: dict[Evictable, float] = {}
@@ -105,5 +106,6 @@ class Slots:
         if current is None or current is phase:
             return
         del current[connection]
-        phase[connection] = self._clock()
+        # no other phase's time is read (equivalent mutants)
+        phase[connection] = self._clock()  # pragma: no mutate
         self._phase[connection] = phase

@@ -87,7 +87,7 @@ class HeadDeadlineSocket:
         connection: Connection,
         header_timeout: float,
         keepalive: float,
-        prefix: bytes = b"",
+        prefix: bytes,
     ) -> None:
         # the fairness yield's idle watcher, made once a connection, not once a request
         self.turn: Any = None
@@ -297,8 +297,9 @@ class Worker(GeventWorker):
         prefix: bytes = b"",
         connection: Connection | None = None,
     ) -> None:
-        # the gate's connection (server/gate.py), or with TLS a new one
-        connection = connection or Connection()
+        if connection is None:
+            # with TLS no gate comes before: a new connection
+            connection = Connection()
         wrapped = HeadDeadlineSocket(
             client, connection, self.header_timeout, self.cfg.keepalive, prefix
         )

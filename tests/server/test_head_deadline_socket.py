@@ -252,7 +252,7 @@ def test_what_is_sent_goes_to_the_socket_whole_with_its_flags() -> None:
             self.calls.append((data, flags))
 
     sock = Sent()
-    wrapped = HeadDeadlineSocket(sock, Connection(), 1.0, 1.0)
+    wrapped = HeadDeadlineSocket(sock, Connection(), 1.0, 1.0, b"")
     wrapped.sendall(b"HTTP/1.1 200 OK\r\n")
     wrapped.sendall(b"more", 64)
     assert sock.calls == [(b"HTTP/1.1 200 OK\r\n", 0), (b"more", 64)]

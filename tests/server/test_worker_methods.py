@@ -351,15 +351,16 @@ def test_a_connection_holds_each_slot_while_handled_and_leaves_them_after(
     made = serving(Slots(10), Slots(10))
     client = Client()
     before = time.monotonic()
-    made.handle("listener", client, ("10.0.0.1", 5), prefix=b"GET")
+    # as StreamServer calls it where no gate comes before (TLS)
+    made.handle("listener", client, ("10.0.0.1", 5))
     ((listener, wrapped, addr, held),) = handled
     assert (listener, addr, held) == ("listener", ("10.0.0.1", 5), [1, 1])
     assert isinstance(wrapped, HeadDeadlineSocket)
     assert wrapped._sock is client
-    assert wrapped._prefix == b"GET"
+    assert wrapped._prefix == b""
     assert wrapped._header_timeout == 2.0
     assert wrapped._keepalive == made.cfg.keepalive
-    # a connection of its own (TLS: no gate before), held by the greenlet's socket
+    # a connection of its own, held by the greenlet's socket
     assert wrapped.connection.holder is wrapped
     assert before <= wrapped.connection.accepted <= time.monotonic()
     assert wrapped._deadline == wrapped.connection.accepted + 2.0
@@ -379,7 +380,7 @@ def test_the_gates_connection_keeps_its_slot_and_takes_a_greenlet(
     assert gate.evicted is False
     assert other.evicted is True
     ((_, wrapped, _, held_then),) = handled
-    assert wrapped.connection is connection
+    assert (wrapped.connection, wrapped._prefix) == (connection, b"G")
     assert held_then == [1, 1]
     assert [connections.open, greenlets.open] == [0, 0]
 
