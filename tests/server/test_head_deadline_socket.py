@@ -84,6 +84,54 @@ def test_the_deadline_runs_from_accept(pair: tuple[Any, Any]) -> None:
     assert time.monotonic() - started < 0.04
 
 
+def timed_out_after(sock: HeadDeadlineSocket, arrived: bool = True) -> float:
+    """How long `sock`'s next read waits before its deadline passes, part of a head
+    having `arrived` or not."""
+    started = time.monotonic()
+    with pytest.raises(HeadTimeout) as expired:
+        sock.recv(100)
+    assert expired.value.arrived is arrived
+    return time.monotonic() - started
+
+
+def test_a_new_connections_first_byte_leaves_the_deadline_at_accept(
+    pair: tuple[Any, Any],
+) -> None:
+    client, server = pair
+    connection = Connection(accepted=time.monotonic() - 1)
+    sock = HeadDeadlineSocket(server, connection, header_timeout=0.3, keepalive=5.0, prefix=b"")
+    client.sendall(b"G")
+    assert sock.recv(100) == b"G"
+    assert timed_out_after(sock) < 0.15
+
+
+def test_a_kept_alive_head_is_due_a_head_deadline_after_its_first_byte(
+    pair: tuple[Any, Any],
+) -> None:
+    client, server = pair
+    sock = HeadDeadlineSocket(server, Connection(), header_timeout=0.2, keepalive=5.0, prefix=b"")
+    client.sendall(HEAD)
+    assert sock.recv(100) == HEAD
+    sock.head_done()
+    sock.await_next_head()
+    client.sendall(b"G")
+    assert sock.recv(100) == b"G"
+    # not the keepalive's 5 s, nor at once
+    assert 0.15 < timed_out_after(sock) < 1.0
+
+
+def test_an_idle_connection_waits_keepalive_for_its_next_first_byte(
+    pair: tuple[Any, Any],
+) -> None:
+    client, server = pair
+    sock = HeadDeadlineSocket(server, Connection(), header_timeout=5.0, keepalive=0.2, prefix=b"")
+    client.sendall(HEAD)
+    assert sock.recv(100) == HEAD
+    sock.head_done()
+    sock.await_next_head()
+    assert 0.15 < timed_out_after(sock, arrived=False) < 1.0
+
+
 def test_a_first_byte_no_method_begins_with_is_refused(pair: tuple[Any, Any]) -> None:
     client, server = pair
     sock = wrapped(server, Slots(limit=10))
