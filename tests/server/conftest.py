@@ -1,11 +1,24 @@
 """Fixtures for the server room: gunicorns that tests share, each started once a session."""
 
-from collections.abc import Iterator
+import gc
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from tests.paths import SAMPLES
 from tests.servers import SHORT, Served, gunicorn_serving, one_worker, wait_until_closed
+
+
+@pytest.fixture
+def garbage() -> Iterator[Callable[[], int]]:
+    """The cyclic collector off for the test; a call collects, and says how many objects
+    only it could free (what a flood would leave behind until it runs)."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield gc.collect
+    finally:
+        gc.enable()
 
 
 @pytest.fixture(scope="session")

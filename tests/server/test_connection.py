@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from service.server.connection import Connection, Phase
+from service.server.connection import CLOSED, Connection, Phase
 from service.server.slots import Slots
 
 
@@ -59,6 +59,9 @@ def test_a_close_leaves_every_slot_it_entered_and_a_second_changes_nothing() -> 
     connection, _ = held(connections, greenlets)
     connection.close()
     assert (connections.open, greenlets.open) == (0, 0)
+    # nothing is left to let go: its holder, which refers to it, is let go of
+    assert connection.holder is CLOSED
+    connection.evict()
     connection.close()
     # a phase told after the close holds no slot
     connection.head_begun()

@@ -54,6 +54,8 @@ def test_what_the_gate_read_comes_first_then_the_socket(pair: tuple[Any, Any]) -
     client, server = pair
     slots = Slots(limit=10)
     sock = wrapped(server, slots, prefix=b"GET / HTTP/1.1\r\n")
+    # the greenlet's socket holds the connection now
+    assert sock.connection.holder is sock
     client.sendall(b"Host: a\r\n\r\n")
     assert sock.recv(4) == b"GET "
     assert sock.recv(100) == b"/ HTTP/1.1\r\n"

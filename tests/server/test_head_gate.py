@@ -261,6 +261,19 @@ def test_at_stop_the_silent_are_let_go_and_a_head_on_its_way_is_kept(
         started.recv(1)
 
 
+def test_connections_let_go_leave_nothing_to_the_cyclic_collector(
+    worker: tuple[HeadGate, Recorder], garbage: Callable[[], int]
+) -> None:
+    gate, _ = worker
+    for _ in range(50):
+        connect(worker, b"GET / HT")
+    turn()
+    for waiting in gate.waiting:
+        gate.drop(waiting)
+    # fewer than one object a connection (a cycle between it and its holder is several)
+    assert garbage() < 50
+
+
 def test_the_listener_is_never_told_the_pool_is_full(worker: tuple[HeadGate, Recorder]) -> None:
     gate, recorder = worker
     recorder.hold.clear()

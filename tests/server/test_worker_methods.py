@@ -16,7 +16,7 @@ from gunicorn.workers.ggevent import GeventWorker
 
 from service.server import answers, lifecycle, worker
 from service.server.answers import Evicted, HeadTimeout, MissingHost
-from service.server.connection import Connection
+from service.server.connection import CLOSED, Connection
 from service.server.slots import Slots
 from service.server.worker import EVICTION_HEADROOM, GREENLETS, HeadDeadlineSocket, Worker
 from tests.server.clients import parsed
@@ -360,11 +360,11 @@ def test_a_connection_holds_each_slot_while_handled_and_leaves_them_after(
     assert wrapped._prefix == b""
     assert wrapped._header_timeout == 2.0
     assert wrapped._keepalive == made.cfg.keepalive
-    # a connection of its own, held by the greenlet's socket
-    assert wrapped.connection.holder is wrapped
+    # a connection of its own, closed with the greenlet
     assert before <= wrapped.connection.accepted <= time.monotonic()
     assert wrapped._deadline == wrapped.connection.accepted + 2.0
     assert [made.slots.open, made.greenlet_slots.open] == [0, 0]
+    assert wrapped.connection.holder is CLOSED
 
 
 def test_the_gates_connection_keeps_its_slot_and_takes_a_greenlet(
