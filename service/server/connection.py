@@ -54,8 +54,9 @@ class Connection:
     def __init__(self, accepted: float | None = None) -> None:
         self.accepted = time.monotonic() if accepted is None else accepted
         self.phase = Phase.NEW
-        # at most two: the worker's connection slots and its greenlet slots
-        self._slots: list[Slots] = []
+        # at most two: the worker's connection slots and its greenlet slots (a tuple:
+        # a flood holds thousands of connections, and a list costs twice as much)
+        self._slots: tuple[Slots, ...] = ()
 
     def hand_to(self, holder: Evictable) -> None:
         """`holder` holds the connection now: an eviction goes to it."""
@@ -64,20 +65,20 @@ class Connection:
     def enter(self, slots: Slots) -> None:
         """Take a slot in `slots` (which may evict another), unless it entered there before."""
         if slots not in self._slots:
-            self._slots.append(slots)
+            self._slots += (slots,)
             slots.admit(self)
 
     def leave(self, slots: Slots) -> None:
         """Give up the slot in `slots`, if it holds one there."""
         if slots in self._slots:
-            self._slots.remove(slots)
+            self._slots = tuple(other for other in self._slots if other is not slots)
             slots.closed(self)
 
     def close(self) -> None:
         """The connection is closed: it leaves every slot it entered, and its holder."""
         for slots in self._slots:
             slots.closed(self)
-        self._slots.clear()
+        self._slots = ()
         # each holder refers to the connection: let go of the last, so that the two are
         # freed with their last reference, not left (with a head's bytes) for the
         # cyclic collector, which a flood outruns by tens of MiB

@@ -43,8 +43,8 @@ class Slots:
         # connections over the limit that young silent ones may take, and no more
         self.headroom = headroom
         self._clock = clock
-        # dicts as ordered sets, each connection with when it entered its phase (only the
-        # silent ones' time is read)
+        # dicts as ordered sets: insertion order is when each entered its phase (the
+        # silent ones' values are that time; no other value is read)
         # answered, the rest of their body discarded: first to go, their answer is sent
         self._lingering: dict[Evictable, float] = {}
         self._idle: dict[Evictable, float] = {}
@@ -106,6 +106,6 @@ class Slots:
         if current is None or current is phase:
             return
         del current[connection]
-        # no other phase's time is read (equivalent mutants)
-        phase[connection] = self._clock()  # pragma: no mutate
+        # a value nothing reads (equivalent mutants), and no float made a connection
+        phase[connection] = 0.0  # pragma: no mutate
         self._phase[connection] = phase
