@@ -1,12 +1,12 @@
-"""How pytest spreads a run over workers (pytest-xdist), for every run in this repository."""
+"""How pytest spreads a run over workers (pytest-xdist); mutmut's runs ask for none."""
 
 from pathlib import Path
 
 import pytest
 
-FAST_TESTS = Path(__file__).parent / "tests"
+FAST_TESTS = Path(__file__).resolve().parent / "tests"
 # the fast tests mostly wait on their gunicorns' deadlines, not on the CPU: two workers
-# halve the wait (about 30 s from 60 here) on 2 cores
+# nearly halve the wait on 2 cores (docs/testing.md)
 FAST_WORKERS = 2
 
 

@@ -1,6 +1,7 @@
 """A real gunicorn with the shipped config, for the fast tests (no Docker)."""
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -21,9 +22,18 @@ HELD_STATES = ("01", "08")
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A port free on 127.0.0.1, below the kernel's range of source ports: one from that
+    range may become a client's source port (another pytest worker's flood) between this
+    probe and the server's bind."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for port in random.sample(range(low // 2, low), 100):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise OSError(f"no free port between {low // 2} and {low}")
 
 
 class Deadlines(NamedTuple):

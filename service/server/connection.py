@@ -24,7 +24,8 @@ class Phase(enum.Enum):
     # a kept-alive connection's first byte
     HEAD = "head"
     # the head is parsed and the app answers, or the gate has handed it to its greenlet
-    # (whose first read begins the head again): no head deadline, nobody evicts it
+    # (whose first read begins the head again): no head deadline, and slots told so
+    # (`answering`) do not evict it
     BODY = "body"
     # kept alive after a response: `keepalive` seconds for the next first byte
     IDLE = "idle"
@@ -109,6 +110,6 @@ class Connection:
     def linger(self, holder: Evictable) -> None:
         """Answered, it goes to `holder` to drop the rest of its body: the first to evict."""
         self.phase = Phase.LINGERING
-        self.holder = holder
+        self.hand_to(holder)
         for slots in self._slots:
             slots.lingering(self)

@@ -82,11 +82,10 @@ class HeadGate(Pool):
         super().__init__(greenlets)
         self.slots = slots
         self._refuse = refuse
-        # the deadline sweep refuses one a turn of the loop, as the listener accepts one
-        # a turn (server/worker.py): a flood opened together meets its deadline together,
-        # and each client refused may connect again at once. Refused all at once, they
-        # would come back all at once, past the listen queue, and an honest connection
-        # among them would wait a second for its SYN to be sent again
+        # the deadline refuses one a turn of the loop, as the listener accepts one a turn
+        # (server/worker.py): refused all at once, a flood would come back all at once,
+        # past the listen queue (server/deadlines.py), and an honest connection among
+        # them would wait a second for its SYN to be sent again
         self.waiting: Watched[Waiting] = Watched(
             lambda waiting: waiting.connection.accepted, header_timeout, self._time_out,
             TURN_SECONDS,

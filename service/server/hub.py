@@ -7,13 +7,11 @@ calls when it is readable, and one deadline sweep over them all, oldest first
 
 import socket
 from collections.abc import Callable, Iterator
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic
 
 import gevent
 
-from service.server.deadlines import sweep
-
-Held = TypeVar("Held")
+from service.server.deadlines import Held, sweep
 
 
 def read_now(sock: socket.socket, size: int) -> bytes | None:

@@ -104,7 +104,8 @@ def test_a_new_connections_first_byte_leaves_the_deadline_at_accept(
     sock = HeadDeadlineSocket(server, connection, header_timeout=0.3, keepalive=5.0, prefix=b"")
     client.sendall(b"G")
     assert sock.recv(100) == b"G"
-    assert timed_out_after(sock) < 0.15
+    # (the deadline reset by the byte would wait 0.3 s)
+    assert timed_out_after(sock) < 0.25
 
 
 def test_a_kept_alive_head_is_due_a_head_deadline_after_its_first_byte(
