@@ -108,16 +108,24 @@ def test_a_new_connections_first_byte_leaves_the_deadline_at_accept(
     assert timed_out_after(sock) < 0.25
 
 
-def test_a_kept_alive_head_is_due_a_head_deadline_after_its_first_byte(
-    pair: tuple[Any, Any],
-) -> None:
+def kept_alive(
+    pair: tuple[Any, Any], header_timeout: float, keepalive: float
+) -> HeadDeadlineSocket:
+    """The greenlet's socket over `pair`, its first request answered: idle."""
     client, server = pair
-    sock = HeadDeadlineSocket(server, Connection(), header_timeout=0.2, keepalive=5.0, prefix=b"")
+    sock = HeadDeadlineSocket(server, Connection(), header_timeout, keepalive, prefix=b"")
     client.sendall(HEAD)
     assert sock.recv(100) == HEAD
     sock.head_done()
     sock.await_next_head()
-    client.sendall(b"G")
+    return sock
+
+
+def test_a_kept_alive_head_is_due_a_head_deadline_after_its_first_byte(
+    pair: tuple[Any, Any],
+) -> None:
+    sock = kept_alive(pair, header_timeout=0.2, keepalive=5.0)
+    pair[0].sendall(b"G")
     assert sock.recv(100) == b"G"
     # not the keepalive's 5 s, nor at once
     assert 0.15 < timed_out_after(sock) < 1.0
@@ -126,12 +134,7 @@ def test_a_kept_alive_head_is_due_a_head_deadline_after_its_first_byte(
 def test_an_idle_connection_waits_keepalive_for_its_next_first_byte(
     pair: tuple[Any, Any],
 ) -> None:
-    client, server = pair
-    sock = HeadDeadlineSocket(server, Connection(), header_timeout=5.0, keepalive=0.2, prefix=b"")
-    client.sendall(HEAD)
-    assert sock.recv(100) == HEAD
-    sock.head_done()
-    sock.await_next_head()
+    sock = kept_alive(pair, header_timeout=5.0, keepalive=0.2)
     assert 0.15 < timed_out_after(sock, arrived=False) < 1.0
 
 
