@@ -8,25 +8,7 @@ import pytest
 
 from service.server.connection import CLOSED, Connection, Phase
 from service.server.slots import Slots
-
-
-class Holder:
-    """A holder that records the evictions it is told of."""
-
-    def __init__(self) -> None:
-        self.evictions = 0
-
-    def evict(self) -> None:
-        self.evictions += 1
-
-
-def held(*slots: Slots) -> tuple[Connection, Holder]:
-    """A new connection, its holder, in each of `slots`."""
-    connection, holder = Connection(), Holder()
-    connection.hand_to(holder)
-    for each in slots:
-        connection.enter(each)
-    return connection, holder
+from tests.server.holders import Holder, held
 
 
 def test_a_connection_comes_new_at_its_accept() -> None:

@@ -13,6 +13,7 @@ import pytest
 from service.server.connection import Connection, Phase
 from service.server.linger import DISCARD_BYTES, Lingerer
 from service.server.slots import Slots
+from tests.server.holders import held
 
 # long enough that no test's connection meets it unless the test waits for it
 TIMEOUT = 30.0
@@ -46,9 +47,8 @@ class Answering:
 
 def answering(slots: Slots) -> Connection:
     """A connection in `slots` whose head is whole, held by its greenlet."""
-    connection = Connection()
+    connection, _ = held(slots)
     connection.hand_to(Answering())
-    connection.enter(slots)
     connection.answering()
     return connection
 

@@ -16,10 +16,11 @@ from gunicorn.workers.ggevent import GeventWorker
 
 from service.server import answers, lifecycle, worker
 from service.server.answers import Evicted, HeadTimeout, MissingHost
-from service.server.connection import CLOSED, Connection
+from service.server.connection import CLOSED
 from service.server.slots import Slots
 from service.server.worker import EVICTION_HEADROOM, GREENLETS, HeadDeadlineSocket, Worker
 from tests.server.clients import parsed
+from tests.server.holders import Holder, held
 from tests.server.workers import Log, unstarted
 
 
@@ -308,24 +309,6 @@ def test_with_tls_a_connection_holds_a_greenlet_from_accept(
     assert (greenlets.limit, greenlets.headroom) == (GREENLETS, 0)
 
 
-class Evictee:
-    """A connection's holder, which records its eviction."""
-
-    evicted = False
-
-    def evict(self) -> None:
-        self.evicted = True
-
-
-def held(holder: Evictee, *slots: Slots) -> Connection:
-    """A connection that `holder` holds, in each of `slots`."""
-    connection = Connection()
-    connection.hand_to(holder)
-    for each in slots:
-        connection.enter(each)
-    return connection
-
-
 @pytest.fixture
 def handled(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     """gunicorn's own handle, as called: each (listener, client, addr, slots open then)."""
@@ -371,14 +354,13 @@ def test_the_gates_connection_keeps_its_slot_and_takes_a_greenlet(
     handled: list[tuple[Any, ...]],
 ) -> None:
     connections, greenlets = Slots(1), Slots(1)
-    gate, other = Evictee(), Evictee()
-    connection = held(gate, connections)
-    held(other, greenlets)
+    connection, gate = held(connections)
+    _, other = held(greenlets)
     made = serving(connections, greenlets)
     made.handle("listener", Client(), ("10.0.0.1", 5), connection=connection, prefix=b"G")
     # the gate's slot stays its own, nobody evicted for it; the greenlet slot was full
-    assert gate.evicted is False
-    assert other.evicted is True
+    assert gate.evictions == 0
+    assert other.evictions == 1
     ((_, wrapped, _, held_then),) = handled
     assert (wrapped.connection, wrapped._prefix) == (connection, b"G")
     assert held_then == [1, 1]
@@ -388,7 +370,7 @@ def test_the_gates_connection_keeps_its_slot_and_takes_a_greenlet(
 def test_a_lingering_connection_keeps_its_slot_and_gives_up_its_greenlet(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    lingerer = Evictee()
+    lingerer = Holder()
 
     def handle(self: Worker, listener: Any, client: Any, addr: Any) -> None:
         client.connection.linger(lingerer)
